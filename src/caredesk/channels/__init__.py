@@ -1,0 +1,1 @@
+"""Channel plug-ins, one sub-package per kind of network."""

@@ -1,0 +1,1 @@
+"""Email channel: IMAP polling with a UID cursor, SMTP replies with proper threading headers."""

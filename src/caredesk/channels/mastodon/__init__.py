@@ -1,0 +1,1 @@
+"""Mastodon channel: mention notifications and hashtag/search polling, replies, direct posts."""

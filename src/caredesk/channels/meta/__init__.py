@@ -1,0 +1,1 @@
+"""Meta channel: Facebook page feed and Messenger, Instagram comments and messages (webhooks)."""

@@ -1,0 +1,37 @@
+"""Channel plug-ins register here; the rest of the desk looks them up by kind."""
+
+from __future__ import annotations
+
+import importlib
+
+from caredesk.channels.base import ChannelAdapter
+from caredesk.kit.errors import NotFound
+
+# kind -> module that defines ``ADAPTER``. Adding a network = adding a line and a sub-package.
+_PLUGINS: dict[str, str] = {
+    "generic": "caredesk.channels.generic.adapter",
+    "sandbox": "caredesk.channels.sandbox.adapter",
+}
+_loaded: dict[str, ChannelAdapter] = {}
+
+
+def register_plugin(kind: str, module: str) -> None:
+    _PLUGINS[kind] = module
+    _loaded.pop(kind, None)
+
+
+def known_kinds() -> list[str]:
+    return sorted(_PLUGINS)
+
+
+def get_adapter(kind: str) -> ChannelAdapter:
+    adapter = _loaded.get(kind)
+    if adapter is not None:
+        return adapter
+    module_name = _PLUGINS.get(kind)
+    if module_name is None:
+        raise NotFound(f"unknown channel kind {kind!r}; known: {', '.join(known_kinds())}")
+    loaded: ChannelAdapter = importlib.import_module(module_name).ADAPTER
+    adapter = loaded
+    _loaded[kind] = adapter
+    return adapter
