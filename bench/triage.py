@@ -1,0 +1,229 @@
+"""Benchmark the triage stage: quality on held-out real data, speed, load time, memory.
+
+Usage:  .venv/bin/python bench/triage.py [--data ../shared/data]
+
+Held-out splits come from scripts/train_triage.py (same seed), so nothing measured here was
+trained on. Prints figures, then ONE JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+HANDWRITTEN = ROOT / "tests" / "triage" / "data" / "multilingual_handwritten.tsv"
+FIVE = ("en", "da", "hi", "ur", "te")
+
+
+def macro_f1(gold: list[str], pred: list[str], labels: list[str] | None = None) -> float:
+    labels = labels or sorted(set(gold))
+    f1s = []
+    for lab in labels:
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p == lab)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != lab and p == lab)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == lab and p != lab)
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return round(sum(f1s) / len(f1s), 4)
+
+
+def accuracy(gold: list[str], pred: list[str]) -> float:
+    return round(sum(g == p for g, p in zip(gold, pred, strict=True)) / max(1, len(gold)), 4)
+
+
+def load_handwritten() -> list[dict[str, str]]:
+    with HANDWRITTEN.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def evaluate_quality(triager: Any, splits: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    def run(examples: list[Any], field: str) -> tuple[list[str], list[str]]:
+        results = triager.triage_many([e.text for e in examples])
+        return [e.label for e in examples], [getattr(r, field) for r in results]
+
+    g, p = run(splits.airline_test, "sentiment")
+    out["sentiment_macro_f1"] = macro_f1(g, p)
+    out["sentiment_accuracy"] = accuracy(g, p)
+    for key, rows in (("semeval", splits.semeval_test), ("sail_hinglish", splits.sail_test),
+                      ("telugu_news", splits.telugu_test)):  # fmt: skip
+        g, p = run(rows, "sentiment")
+        out[f"sentiment_macro_f1_{key}"] = macro_f1(g, p)
+    g, p = run(splits.twcs_kind_test + splits.clinc_oos_test, "kind")
+    out["kind_accuracy"] = accuracy(g, p)
+    out["kind_macro_f1"] = macro_f1(g, p, ["care", "sales", "engagement", "noise"])
+    g, p = run(splits.twcs_kind_test, "kind")
+    out["kind_accuracy_twcs"] = accuracy(g, p)
+    g, p = run(splits.clinc_oos_test, "kind")
+    out["kind_accuracy_clinc_oos"] = accuracy(g, p)
+    for key, rows in (("banking77", splits.banking_test), ("bitext", splits.bitext_test)):
+        g, p = run(rows, "intent")
+        out[f"intent_accuracy_{key}"] = accuracy(g, p)
+        out[f"intent_macro_f1_{key}"] = macro_f1(g, p)
+    out.update(evaluate_handwritten(triager))
+    return out
+
+
+def evaluate_handwritten(triager: Any) -> dict[str, Any]:
+    rows = load_handwritten()
+    results = triager.triage_many([r["text"] for r in rows])
+    out: dict[str, Any] = {}
+    five = [(r, res) for r, res in zip(rows, results, strict=True) if r["lang"] in FIVE]
+    others = [(r, res) for r, res in zip(rows, results, strict=True) if r["lang"] not in FIVE]
+    out["language_accuracy"] = accuracy([r["lang"] for r, _ in five], [x.language for _, x in five])
+    out["language_accuracy_other_languages"] = accuracy(
+        [r["lang"] for r, _ in others], [x.language for _, x in others]
+    )
+    for field in ("sentiment", "kind", "intent"):
+        out[f"handwritten_{field}_accuracy"] = accuracy(
+            [r[field] for r, _ in five], [getattr(x, field) for _, x in five]
+        )
+    per_lang: dict[str, dict[str, float]] = {}
+    for lang in FIVE:
+        sel = [(r, x) for r, x in five if r["lang"] == lang]
+        per_lang[lang] = {
+            f: accuracy([r[f] for r, _ in sel], [getattr(x, f) for _, x in sel])
+            for f in ("sentiment", "kind", "intent")
+        }
+    out["handwritten_by_language"] = per_lang
+    misses = [
+        f"{r['lang']}: {r['text'][:40]!r} -> {x.language}"
+        for r, x in zip(rows, results, strict=True)
+        if x.language != r["lang"]
+    ]
+    out["language_misses"] = misses[:10]
+    return out
+
+
+def vader_macro_f1(examples: list[Any]) -> float:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    sia = SentimentIntensityAnalyzer()
+    pred = []
+    for e in examples:
+        c = sia.polarity_scores(e.text)["compound"]
+        pred.append("positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral")
+    return macro_f1([e.label for e in examples], pred)
+
+
+def load_and_memory() -> dict[str, float]:
+    code = (
+        "import time,resource,sys;"
+        "t=time.perf_counter();import numpy;t1=time.perf_counter();"
+        "r0=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "from caredesk.triage import get_triager;tr=get_triager();t2=time.perf_counter();"
+        "tr.triage('warm up');"
+        "r1=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "print(t2-t1, r1/1024, (r1-r0)/1024)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    load_s, rss, delta = (float(x) for x in res.stdout.split())
+    return {"load_s": round(load_s, 3), "rss_mb": round(rss, 1), "models_rss_mb": round(delta, 1)}
+
+
+def throughput(triager: Any, texts: list[str]) -> dict[str, float]:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    triager.triage_many(texts[:200])
+    t0 = time.perf_counter()
+    for t in texts:
+        triager.triage(t)
+    single = len(texts) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 512):
+        triager.triage_many(texts[i : i + 512])
+    batch = len(texts) / (time.perf_counter() - t0)
+    return {"posts_per_s": round(single), "posts_per_s_batch": round(batch)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = ap.parse_args()
+    if not (args.data / "README.md").exists():
+        print(f"error: data not found at {args.data}; pass --data PATH (../shared/data)")
+        return 2
+    import train_triage
+
+    from caredesk.triage import get_triager
+
+    splits = train_triage.load_splits(args.data)
+    mem = load_and_memory()
+    triager = get_triager()
+    quality = evaluate_quality(triager, splits)
+    vader = vader_macro_f1(splits.airline_test)
+    texts = [e.text for e in splits.airline_test + splits.twcs_kind_test + splits.bitext_test]
+    texts += [r["text"] for r in load_handwritten()]
+    texts = (texts * (1 + 6000 // len(texts)))[:6000]
+    speed = throughput(triager, texts)
+    kinds = Counter(r.kind for r in triager.triage_many(texts[:2000]))
+
+    print("== triage benchmark (held-out data; never trained on) ==")
+    print(
+        f"sentiment, airline held-out ({len(splits.airline_test)}): macro-F1 "
+        f"{quality['sentiment_macro_f1']}  (VADER {vader}), "
+        f"accuracy {quality['sentiment_accuracy']}"
+    )
+    print(
+        f"sentiment macro-F1: SemEval {quality['sentiment_macro_f1_semeval']}, SAIL Hinglish "
+        f"{quality['sentiment_macro_f1_sail_hinglish']}, "
+        f"Telugu news {quality['sentiment_macro_f1_telugu_news']}"
+    )
+    print(
+        f"kind, TWCS hand-labelled ({len(splits.twcs_kind_test)}) "
+        f"+ CLINC oos ({len(splits.clinc_oos_test)}): "
+        f"accuracy {quality['kind_accuracy']}, macro-F1 {quality['kind_macro_f1']} "
+        f"(TWCS {quality['kind_accuracy_twcs']}, CLINC oos {quality['kind_accuracy_clinc_oos']})"
+    )
+    print(
+        f"intent accuracy: Banking77 {quality['intent_accuracy_banking77']} "
+        f"(macro-F1 {quality['intent_macro_f1_banking77']}), "
+        f"Bitext {quality['intent_accuracy_bitext']} "
+        f"(macro-F1 {quality['intent_macro_f1_bitext']})"
+    )
+    print(
+        "language accuracy, hand-written short posts en/da/hi/ur/te: "
+        f"{quality['language_accuracy']}; "
+        f"16 other languages: {quality['language_accuracy_other_languages']}"
+    )
+    print(
+        f"hand-written multilingual: sentiment {quality['handwritten_sentiment_accuracy']}, "
+        f"kind {quality['handwritten_kind_accuracy']}, "
+        f"intent {quality['handwritten_intent_accuracy']}"
+    )
+    for lang, figs in quality["handwritten_by_language"].items():
+        print(f"   {lang}: {figs}")
+    if quality["language_misses"]:
+        print("   language misses:", "; ".join(quality["language_misses"]))
+    print(
+        f"speed (one core): {speed['posts_per_s']} posts/s one by one, "
+        f"{speed['posts_per_s_batch']} posts/s in batches of 512"
+    )
+    print(
+        f"model load {mem['load_s']} s, process RSS {mem['rss_mb']} MB "
+        f"(models and code {mem['models_rss_mb']} MB)"
+    )
+    print(f"kinds in the speed sample: {dict(kinds)}")
+    summary = {k: v for k, v in quality.items() if not isinstance(v, dict | list)}
+    summary.update({"vader_macro_f1": vader, **speed, **mem})
+    print(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""Triage: language, sentiment, kind, intent, needs-reply and priority for every post.
+
+Pure functions over small model files shipped in ``model_files/`` (numpy only, offline).
+See README.md in this folder for the intent set, the models and their measured quality.
+
+    >>> from caredesk.triage import get_triager, AuthorInfo
+    >>> r = get_triager().triage("my order never arrived", AuthorInfo(followers=52_000))
+    >>> r.kind, r.priority, r.reasons
+"""
+
+from caredesk.triage.batch import BatchStats, triage_jsonl
+from caredesk.triage.intents import INTENTS, KINDS, SENTIMENTS
+from caredesk.triage.priority import DEFAULT_URGENT_TERMS, PriorityRules
+from caredesk.triage.retrain import Correction, RetrainReport, retrain
+from caredesk.triage.triager import AuthorInfo, Triager, TriageResult, get_triager
+
+PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal", "low")
+
+__all__ = [
+    "DEFAULT_URGENT_TERMS",
+    "INTENTS",
+    "KINDS",
+    "PRIORITIES",
+    "SENTIMENTS",
+    "AuthorInfo",
+    "BatchStats",
+    "Correction",
+    "PriorityRules",
+    "RetrainReport",
+    "TriageResult",
+    "Triager",
+    "get_triager",
+    "retrain",
+    "triage_jsonl",
+]

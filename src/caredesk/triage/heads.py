@@ -1,0 +1,135 @@
+"""Linear classifiers over hashed text features (sentiment, kind, intent).
+
+A head stores only the features seen in training: sorted CRC-32 keys and one weight row per
+key. Unknown features are ignored. The input vector is binary-ish (counts) scaled by
+1/sqrt(n_features), which the training script reproduces exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    name: str
+    classes: tuple[str, ...]
+    keys: npt.NDArray[np.uint32]
+    weights: npt.NDArray[np.floating[Any]]  # [V, C]
+    bias: F32  # [C]
+    uses_chars: bool
+
+    @classmethod
+    def from_npz(cls, name: str, data: Mapping[str, npt.NDArray[np.generic]]) -> LinearHead:
+        keys = np.asarray(data["keys"], dtype=np.uint32)
+        weights = np.asarray(data["weights"])
+        classes = tuple(str(c) for c in data["classes"])
+        if weights.shape != (len(keys), len(classes)):
+            raise ValueError(f"model file for {name!r} is inconsistent: {weights.shape}")
+        return cls(
+            name=name,
+            classes=classes,
+            keys=keys,
+            weights=weights,
+            bias=np.asarray(data["bias"], dtype=np.float32),
+            uses_chars=bool(np.asarray(data["uses_chars"]).item()),
+        )
+
+    def select(self, word_level: Sequence[int], char_level: Sequence[int]) -> list[int]:
+        return [*word_level, *char_level] if self.uses_chars else list(word_level)
+
+    def rows(self, hashes: npt.NDArray[np.uint32]) -> npt.NDArray[np.intp]:
+        """Row index per hash, -1 where the feature is unknown."""
+        if not len(self.keys):
+            return np.full(hashes.shape, -1, dtype=np.intp)
+        pos = np.searchsorted(self.keys, hashes)
+        pos[pos >= len(self.keys)] = 0
+        return np.where(self.keys[pos] == hashes, pos, -1)
+
+    def raw_scores(self, hashes: Sequence[int]) -> F32:
+        """Weight sum of the known features, before scaling and bias."""
+        if not hashes:
+            return np.zeros(len(self.classes), dtype=np.float32)
+        h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
+        r = self.rows(h)
+        r = r[r >= 0]
+        return np.asarray(self.weights[r].sum(axis=0, dtype=np.float32), dtype=np.float32)
+
+    def raw_scores_many(self, batch: Sequence[Sequence[int]]) -> F32:
+        """Batch version: one searchsorted and one reduceat for all posts."""
+        out = np.zeros((len(batch), len(self.classes)), dtype=np.float32)
+        lengths = np.fromiter((len(b) for b in batch), dtype=np.intp, count=len(batch))
+        total = int(lengths.sum())
+        if total == 0:
+            return out
+        flat = np.fromiter((h for b in batch for h in b), dtype=np.uint32, count=total)
+        r = self.rows(flat)
+        known = r >= 0
+        vals = np.zeros((total, len(self.classes)), dtype=np.float32)
+        vals[known] = self.weights[r[known]]
+        nonempty = lengths > 0
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+        out[nonempty] = np.add.reduceat(vals, starts, axis=0)
+        return out
+
+
+@dataclass(frozen=True)
+class HeadDelta:
+    """A workspace's correction to one head: extra weight rows and a bias shift."""
+
+    keys: npt.NDArray[np.uint32]
+    weights: F32
+    bias: F32
+
+    def raw_scores(self, hashes: Sequence[int]) -> F32:
+        if not hashes or not len(self.keys):
+            return np.zeros(len(self.bias), dtype=np.float32)
+        h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
+        pos = np.searchsorted(self.keys, h)
+        pos[pos >= len(self.keys)] = 0
+        hit = pos[self.keys[pos] == h]
+        return np.asarray(self.weights[hit].sum(axis=0, dtype=np.float32), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ScoredHead:
+    head: LinearHead
+    delta: HeadDelta | None = None
+    temperature: float = 1.0
+    exclude: frozenset[str] = field(default_factory=frozenset)
+
+    def probabilities(self, word_level: Sequence[int], char_level: Sequence[int]) -> F32:
+        hashes = self.head.select(word_level, char_level)
+        raw = self.head.raw_scores(hashes)
+        bias = self.head.bias
+        if self.delta is not None:
+            raw = raw + self.delta.raw_scores(hashes)
+            bias = bias + self.delta.bias
+        return softmax(raw / np.float32(max(1.0, len(hashes)) ** 0.5) + bias)
+
+
+def softmax(z: F32) -> F32:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=-1, keepdims=True), dtype=np.float32)
+
+
+def load_npz(blob: bytes) -> dict[str, npt.NDArray[np.generic]]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def read_manifest(blob: bytes) -> dict[str, Any]:
+    loaded = json.loads(blob.decode("utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError("manifest must be a JSON object")
+    return loaded

@@ -1,0 +1,231 @@
+"""Language identification: writing system first, then a naive-Bayes model within it.
+
+Most scripts name their language outright (Telugu script is Telugu). Where one script is
+shared by several languages (Latin, Cyrillic, Arabic) a small naive-Bayes model over words
+and character 1-3-grams decides. The Latin model has a class for romanised Hindi/Urdu
+("mera order abhi tak nahi aaya"), reported as ``hi`` with script ``Latn``, so such posts are
+not mistaken for English. Model tables are built by scripts/train_triage.py from wordfreq's
+word lists plus hand-written seed lexicons.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from caredesk.triage.text import Prepared
+
+UNDETERMINED = "und"
+
+# (first code point, last code point, script)
+_RANGES: tuple[tuple[int, int, str], ...] = (
+    (0x0041, 0x024F, "Latn"),
+    (0x1E00, 0x1EFF, "Latn"),
+    (0x0370, 0x03FF, "Grek"),
+    (0x1F00, 0x1FFF, "Grek"),
+    (0x0400, 0x052F, "Cyrl"),
+    (0x0530, 0x058F, "Armn"),
+    (0x0590, 0x05FF, "Hebr"),
+    (0x0600, 0x06FF, "Arab"),
+    (0x0750, 0x077F, "Arab"),
+    (0xFB50, 0xFDFF, "Arab"),
+    (0xFE70, 0xFEFF, "Arab"),
+    (0x0900, 0x097F, "Deva"),
+    (0x0980, 0x09FF, "Beng"),
+    (0x0A00, 0x0A7F, "Guru"),
+    (0x0A80, 0x0AFF, "Gujr"),
+    (0x0B00, 0x0B7F, "Orya"),
+    (0x0B80, 0x0BFF, "Taml"),
+    (0x0C00, 0x0C7F, "Telu"),
+    (0x0C80, 0x0CFF, "Knda"),
+    (0x0D00, 0x0D7F, "Mlym"),
+    (0x0D80, 0x0DFF, "Sinh"),
+    (0x0E00, 0x0E7F, "Thai"),
+    (0x0E80, 0x0EFF, "Laoo"),
+    (0x0F00, 0x0FFF, "Tibt"),
+    (0x1000, 0x109F, "Mymr"),
+    (0x10A0, 0x10FF, "Geor"),
+    (0x1100, 0x11FF, "Hang"),
+    (0x3130, 0x318F, "Hang"),
+    (0xAC00, 0xD7AF, "Hang"),
+    (0x1200, 0x137F, "Ethi"),
+    (0x1780, 0x17FF, "Khmr"),
+    (0x3040, 0x30FF, "Kana"),
+    (0x3400, 0x4DBF, "Hani"),
+    (0x4E00, 0x9FFF, "Hani"),
+)
+
+# Scripts that (for a customer-care desk) name a single language.
+SCRIPT_LANGUAGE: Mapping[str, str] = {
+    "Grek": "el", "Armn": "hy", "Hebr": "he", "Deva": "hi", "Beng": "bn", "Guru": "pa",
+    "Gujr": "gu", "Orya": "or", "Taml": "ta", "Telu": "te", "Knda": "kn", "Mlym": "ml",
+    "Sinh": "si", "Thai": "th", "Laoo": "lo", "Tibt": "bo", "Mymr": "my", "Geor": "ka",
+    "Hang": "ko", "Ethi": "am", "Khmr": "km", "Kana": "ja", "Hani": "zh",
+}  # fmt: skip
+
+# Scripts resolved by a model in language.npz, named by the group key used in the file.
+MODEL_GROUPS: Mapping[str, str] = {"Latn": "latn", "Cyrl": "cyrl", "Arab": "arab"}
+
+# Letters only Urdu (not Arabic or Persian) uses: a strong, cheap hint inside the Arabic group.
+_URDU_LETTERS = frozenset("ٹڈڑںےۓھ")
+
+_script_cache: dict[str, str | None] = {}
+
+
+def char_script(ch: str) -> str | None:
+    cached = _script_cache.get(ch, "")
+    if cached != "":
+        return cached
+    cp = ord(ch)
+    found: str | None = None
+    for lo, hi, name in _RANGES:
+        if lo <= cp <= hi:
+            found = name
+            break
+    if len(_script_cache) < 50_000:
+        _script_cache[ch] = found
+    return found
+
+
+def script_counts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            s = char_script(ch)
+            if s is not None:
+                counts[s] = counts.get(s, 0) + 1
+    if "Kana" in counts and "Hani" in counts:
+        # Japanese mixes kanji with kana; Han characters then count for Japanese.
+        counts["Kana"] += counts.pop("Hani")
+    return counts
+
+
+def lang_features(words: tuple[str, ...]) -> list[int]:
+    """Hashes for the language model: whole words and char 1-3-grams of ' word '."""
+    out: list[int] = []
+    for w in words[:64]:
+        out.append(zlib.crc32(("W" + w).encode("utf-8")))
+        padded = " " + w + " "
+        for n in (1, 2, 3):
+            for i in range(len(padded) - n + 1):
+                gram = padded[i : i + n]
+                if gram != " ":
+                    out.append(zlib.crc32(("C" + gram).encode("utf-8")))
+    return out
+
+
+@dataclass(frozen=True)
+class LanguageGroupModel:
+    langs: tuple[str, ...]
+    keys: npt.NDArray[np.uint32]  # sorted feature hashes
+    cost: npt.NDArray[np.uint8]  # [V, L] -log p quantised by 1/SCALE
+    prior: npt.NDArray[np.float32]  # [L] log prior (favours the desk's main languages)
+    scale: float
+
+    def scores(self, hashes: list[int]) -> tuple[npt.NDArray[np.float64], int]:
+        if not hashes:
+            return self.prior.astype(np.float64), 0
+        h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
+        pos = np.searchsorted(self.keys, h)
+        pos[pos >= len(self.keys)] = 0
+        hit = pos[self.keys[pos] == h]
+        if hit.size == 0:
+            return self.prior.astype(np.float64), 0
+        cost = self.cost[hit].sum(axis=0, dtype=np.int64)
+        return self.prior - cost.astype(np.float64) / self.scale, int(hit.size)
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str
+    confidence: float
+    script: str  # ISO 15924, "Zyyy" when there is no letter
+    reasons: tuple[str, ...]
+    romanised: bool = False
+
+
+class LanguageIdentifier:
+    def __init__(self, groups: Mapping[str, LanguageGroupModel]) -> None:
+        self.groups = dict(groups)
+
+    @classmethod
+    def from_npz(cls, data: Mapping[str, npt.NDArray[np.generic]]) -> LanguageIdentifier:
+        groups: dict[str, LanguageGroupModel] = {}
+        for key in set(MODEL_GROUPS.values()):
+            if f"{key}_keys" not in data:
+                continue
+            groups[key] = LanguageGroupModel(
+                langs=tuple(str(x) for x in data[f"{key}_langs"]),
+                keys=np.asarray(data[f"{key}_keys"], dtype=np.uint32),
+                cost=np.asarray(data[f"{key}_cost"], dtype=np.uint8),
+                prior=np.asarray(data[f"{key}_prior"], dtype=np.float32),
+                scale=float(np.asarray(data[f"{key}_scale"]).item()),
+            )
+        return cls(groups)
+
+    def identify(self, p: Prepared) -> LanguageGuess:
+        if not p.words:
+            if p.truncated or p.raw_len:
+                why = "no words to judge the language (only emoji, links, mentions or symbols)"
+            else:
+                why = "empty text"
+            return LanguageGuess(UNDETERMINED, 0.0, "Zyyy", (why,))
+        counts = script_counts(" ".join(p.words))
+        if not counts:
+            return LanguageGuess(UNDETERMINED, 0.0, "Zyyy", ("no letters in a known script",))
+        total = sum(counts.values())
+        script, n = max(counts.items(), key=lambda kv: kv[1])
+        reasons: list[str] = []
+        if n < total:
+            parts = ", ".join(
+                f"{s} {c * 100 // total}%" for s, c in sorted(counts.items(), key=lambda kv: -kv[1])
+            )
+            reasons.append(f"mixed scripts ({parts}); judged by the main one")
+        share = n / total
+        if script in SCRIPT_LANGUAGE:
+            lang = SCRIPT_LANGUAGE[script]
+            reasons.append(f"written in {script} script")
+            return LanguageGuess(
+                lang, round(min(0.99, 0.6 + 0.39 * share), 3), script, tuple(reasons)
+            )
+        group = self.groups.get(MODEL_GROUPS.get(script, ""))
+        if group is None:
+            reasons.append(f"script {script} has no language model")
+            return LanguageGuess(UNDETERMINED, 0.0, script, tuple(reasons))
+        words = tuple(w for w in p.words if _main_script(w) == script) or p.words
+        scores, hits = group.scores(lang_features(words))
+        if script == "Arab" and any(c in _URDU_LETTERS for w in words for c in w):
+            scores = scores + np.array([3.0 if lg == "ur" else 0.0 for lg in group.langs])
+        if hits == 0:
+            reasons.append(f"no known {script} words or letter patterns")
+            return LanguageGuess(UNDETERMINED, 0.0, script, tuple(reasons))
+        order = np.argsort(-scores)
+        best = int(order[0])
+        # Naive Bayes is overconfident; soften by the evidence size for a usable confidence.
+        temp = max(1.0, math.sqrt(hits) / 2)
+        z = (scores - scores[best]) / temp
+        conf = float(1.0 / np.exp(z).sum()) * share
+        code = group.langs[best]
+        romanised = code.endswith("-Latn")
+        lang = code.split("-")[0]
+        if romanised:
+            reasons.append("romanised Hindi/Urdu words in Latin script")
+        else:
+            runner = group.langs[int(order[1])] if len(order) > 1 else None
+            reasons.append(
+                f"{script}-script words read as '{lang}'"
+                + (f" rather than '{runner.split('-')[0]}'" if runner else "")
+            )
+        return LanguageGuess(lang, round(conf, 3), script, tuple(reasons), romanised)
+
+
+def _main_script(word: str) -> str | None:
+    for ch in word:
+        if ch.isalpha():
+            return char_script(ch)
+    return None

@@ -1,0 +1,167 @@
+"""Text clean-up and hashed features shared by every triage model.
+
+The training script (scripts/train_triage.py) calls the very same functions, so a feature
+seen at training time hashes to the same key at run time. Hashes are CRC-32 of UTF-8, which
+(unlike ``hash()``) is stable across processes and Python versions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+
+# Posts longer than this are cut before any work: a 100 kB paste must not cost more than
+# a long tweet, and the start of a post carries its meaning.
+MAX_CHARS = 2_000
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+# Letters and digits plus the combining marks of Indic and Arabic scripts: Python's \w
+# alone would split "नहीं" or "రాలేదు" at every vowel sign.
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    "\u06d6-\u06ed\u0900-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u200c\u200d"
+)
+_WORD = re.compile(rf"(?:[^\W_]|[{_MARKS}])+(?:['’](?:[^\W_]|[{_MARKS}])+)*")
+_TOKEN = re.compile(
+    rf"(?:[^\W_]|[{_MARKS}])+(?:['’](?:[^\W_]|[{_MARKS}])+)*"
+    r"|[!?]+"
+    r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2764]"
+)
+_REPEAT = re.compile(r"(.)\1{2,}")
+_DIGITS = re.compile(r"\d+")
+
+NEGATIONS = frozenset(
+    {
+        "not", "no", "never", "nothing", "nobody", "cannot", "can't", "cant", "don't", "dont",
+        "doesn't", "doesnt", "didn't", "didnt", "isn't", "isnt", "wasn't", "wasnt", "won't",
+        "wont", "aren't", "arent", "haven't", "havent", "hasn't", "hasnt", "couldn't",
+        "couldnt", "wouldn't", "wouldnt", "ikke", "aldrig", "intet", "ingen", "nahi", "nahin",
+        "nhi", "nai", "mat", "नहीं", "नही", "मत", "نہیں", "نہ", "مت", "లేదు", "కాదు",
+    }
+)  # fmt: skip
+
+
+def decode(text: str | bytes | None) -> tuple[str, bool]:
+    """Return (text, had_invalid_bytes). Never raises: bad bytes become U+FFFD."""
+    if text is None:
+        return "", False
+    if isinstance(text, bytes | bytearray | memoryview):
+        raw = bytes(text)
+        try:
+            return raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", errors="replace"), True
+    if not isinstance(text, str):
+        return str(text), False
+    # Lone surrogates (from json "\ud800") cannot be encoded later; replace them now.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="replace").decode("utf-8"), True
+    return text, False
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A post cleaned once and reused by every stage."""
+
+    raw_len: int
+    truncated: bool
+    invalid_bytes: bool
+    text: str  # NFC, cut to MAX_CHARS, URLs/mentions/e-mails replaced by placeholders
+    lower: str
+    tokens: tuple[str, ...]  # lower-cased tokens incl. emoji and !/?, placeholders dropped
+    words: tuple[str, ...]  # tokens that contain a letter
+    n_urls: int
+    n_mentions: int
+
+
+def prepare(text: str | bytes | None) -> Prepared:
+    s, invalid = decode(text)
+    raw_len = len(s)
+    truncated = raw_len > MAX_CHARS
+    if truncated:
+        s = s[:MAX_CHARS]
+    s = unicodedata.normalize("NFC", s)
+    n_urls = len(_URL.findall(s))
+    s = _URL.sub(" ", s)
+    s = _EMAIL.sub(" ", s)
+    n_mentions = len(_MENTION.findall(s))
+    s = _MENTION.sub(" ", s)
+    lower = s.casefold()
+    tokens = tuple(_REPEAT.sub(r"\1\1", t) for t in _TOKEN.findall(lower))
+    words = tuple(t for t in tokens if any(c.isalpha() for c in t))
+    return Prepared(raw_len, truncated, invalid, s, lower, tokens, words, n_urls, n_mentions)
+
+
+def _h(s: str) -> int:
+    return zlib.crc32(s.encode("utf-8"))
+
+
+def feature_strings(p: Prepared, *, chars: bool = True) -> list[str]:
+    """Feature names for the linear models: words, 5-char prefixes, bigrams, char 3-grams.
+
+    Words after a negation get a ``!`` mark up to the next punctuation, so "not good"
+    and "good" pull in different directions even without the bigram.
+    """
+    feats: list[str] = []
+    prev = "<s>"
+    negate = False
+    for tok in p.tokens:
+        t = _DIGITS.sub("0", tok)
+        if t[0] in "!?":
+            feats.append("w:" + t[:2])
+            negate = False
+            prev = t[:2]
+            continue
+        feats.append("w:" + t)
+        if negate and tok not in NEGATIONS:
+            feats.append("n:" + t)
+        if len(t) > 5:
+            feats.append("p:" + t[:5])
+        feats.append("b:" + prev + " " + t)
+        if chars and len(t) > 2:
+            padded = " " + t + " "
+            feats.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
+        if tok in NEGATIONS:
+            negate = True
+        prev = t
+    feats.append("b:" + prev + " </s>")
+    if p.n_urls:
+        feats.append("x:url")
+    if p.n_mentions > 1:
+        feats.append("x:mentions")
+    if not p.words:
+        feats.append("x:nowords")
+    return feats
+
+
+def feature_hashes(p: Prepared, *, chars: bool = True) -> list[int]:
+    return [_h(f) for f in feature_strings(p, chars=chars)]
+
+
+def word_groups(p: Prepared) -> tuple[list[int], list[int]]:
+    """Hashes split into (word-level, char-level) groups so heads can pick what they use."""
+    word_level: list[int] = []
+    char_level: list[int] = []
+    for f in feature_strings(p):
+        (char_level if f[0] == "c" else word_level).append(_h(f))
+    return word_level, char_level
+
+
+def fingerprint(text: str) -> str:
+    """Key for exact-text corrections: case, spacing, mentions and URLs do not matter."""
+    p = prepare(text)
+    return " ".join(p.tokens)
+
+
+def only_placeholders(p: Prepared) -> bool:
+    return not p.words and not any(t[0] not in "!?" for t in p.tokens)
+
+
+def word_spans(text: str) -> list[str]:
+    return _WORD.findall(text)

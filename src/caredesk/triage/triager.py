@@ -1,0 +1,402 @@
+"""The triage stage: one call turns a post into language, sentiment, kind, intent,
+needs-reply and priority, each with a reason an agent can read."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caredesk.triage.adjustment import Adjustment
+from caredesk.triage.heads import F32, LinearHead, ScoredHead, load_npz, read_manifest, softmax
+from caredesk.triage.intents import INTENT_KINDS
+from caredesk.triage.language import LanguageGuess, LanguageIdentifier
+from caredesk.triage.priority import PriorityRules, decide_priority
+from caredesk.triage.text import Prepared, prepare, word_groups
+
+log = logging.getLogger(__name__)
+
+# Below this probability the intent is reported as "other" rather than a guess.
+MIN_INTENT_CONFIDENCE = 0.30
+_DEFAULT_RULES = PriorityRules()
+_ACKS = frozenset(
+    {"ok", "okay", "k", "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool",
+     "tak", "shukriya", "dhanyavad", "धन्यवाद", "शुक्रिया", "شکریہ", "ధన్యవాదాలు", "👍", "🙏"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AuthorInfo:
+    handle: str | None = None
+    followers: int | None = None
+    verified: bool = False
+    vip: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AuthorInfo | None:
+        """Lenient: bad fields are dropped, never raised (author data comes from outside)."""
+        if not isinstance(data, dict):
+            return None
+        followers = data.get("followers")
+        if isinstance(followers, bool) or not isinstance(followers, int | float):
+            followers = None
+        handle = data.get("handle")
+        return cls(
+            handle=handle if isinstance(handle, str) else None,
+            followers=max(0, int(followers)) if followers is not None else None,
+            verified=data.get("verified") is True,
+            vip=data.get("vip") is True,
+        )
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    language: str
+    language_confidence: float
+    sentiment: str
+    sentiment_score: float
+    kind: str
+    kind_confidence: float
+    intent: str
+    intent_confidence: float
+    needs_reply: bool
+    priority: str
+    reasons: tuple[str, ...]
+    script: str = "Zyyy"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["reasons"] = list(self.reasons)
+        return d
+
+
+def _files_dir() -> Any:
+    return resources.files("caredesk.triage") / "model_files"
+
+
+class Triager:
+    """Holds the loaded models; immutable and safe to share between threads."""
+
+    def __init__(
+        self,
+        language: LanguageIdentifier,
+        sentiment: ScoredHead,
+        kind: ScoredHead,
+        intent: ScoredHead,
+        *,
+        model_id: str = "",
+        adjustment: Adjustment | None = None,
+    ) -> None:
+        self.language = language
+        self.sentiment = sentiment
+        self.kind = kind
+        self.intent = intent
+        self.model_id = model_id
+        self.adjustment = adjustment
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Triager:
+        """Load the model files (the packaged ones unless a directory is given); offline."""
+        base: Any = directory if directory is not None else _files_dir()
+
+        def read(name: str) -> bytes:
+            data: bytes = (base / name).read_bytes()
+            return data
+
+        manifest = read_manifest(read("manifest.json"))
+        heads = {
+            n: LinearHead.from_npz(n, load_npz(read(f"{n}.npz")))
+            for n in ("sentiment", "kind", "intent")
+        }
+        return cls(
+            LanguageIdentifier.from_npz(load_npz(read("language.npz"))),
+            ScoredHead(heads["sentiment"]),
+            ScoredHead(heads["kind"]),
+            ScoredHead(heads["intent"]),
+            model_id=str(manifest.get("built_at", "")),
+        )
+
+    def with_adjustment(self, blob: bytes | Adjustment | None) -> Triager:
+        """A Triager for one workspace: base models plus that workspace's corrections.
+
+        Raises ValueError for a blob that is not a valid adjustment or does not fit these
+        models (the caller decides whether to fall back to the base models).
+        """
+        if blob is None:
+            return self
+        adj = blob if isinstance(blob, Adjustment) else Adjustment.from_bytes(blob)
+        heads: dict[str, ScoredHead] = {}
+        for name in ("sentiment", "kind", "intent"):
+            base: ScoredHead = getattr(self, name)
+            delta = adj.deltas.get(name)
+            if delta is not None and adj.classes.get(name) != base.head.classes:
+                raise ValueError(f"adjustment for {name!r} was made for other model classes")
+            heads[name] = ScoredHead(base.head, delta)
+        return Triager(
+            self.language,
+            heads["sentiment"],
+            heads["kind"],
+            heads["intent"],
+            model_id=self.model_id,
+            adjustment=adj,
+        )
+
+    # ------------------------------------------------------------------ single post
+
+    def triage(
+        self,
+        text: str | bytes,
+        author: AuthorInfo | None = None,
+        *,
+        waiting_minutes: float = 0.0,
+        rules: PriorityRules | None = None,
+    ) -> TriageResult:
+        """Triage one post. Never raises for any text; see ``TriageResult.reasons``."""
+        try:
+            p = prepare(text)
+            words, chars = word_groups(p)
+            probs = (
+                self.sentiment.probabilities(words, chars),
+                self.kind.probabilities(words, chars),
+                self.intent.probabilities(words, chars),
+            )
+            return self._decide(p, probs, author, waiting_minutes, rules)
+        except Exception:  # pragma: no cover - last line of defence for untrusted input
+            log.exception("triage failed; returning a safe default")
+            return _fallback("triage could not read this post; check it by hand")
+
+    def triage_many(
+        self,
+        texts: Sequence[str | bytes],
+        authors: Sequence[AuthorInfo | None] | None = None,
+        *,
+        waiting_minutes: Sequence[float] | None = None,
+        rules: PriorityRules | None = None,
+    ) -> list[TriageResult]:
+        """Triage a batch; the model arithmetic runs once for the whole batch."""
+        n = len(texts)
+        authors = authors if authors is not None else [None] * n
+        waits = waiting_minutes if waiting_minutes is not None else [0.0] * n
+        if len(authors) != n or len(waits) != n:
+            raise ValueError("texts, authors and waiting_minutes must have the same length")
+        prepared: list[Prepared | None] = []
+        groups: list[tuple[list[int], list[int]]] = []
+        for t in texts:
+            try:
+                ready = prepare(t)
+                prepared.append(ready)
+                groups.append(word_groups(ready))
+            except Exception:  # pragma: no cover
+                log.exception("triage failed to prepare a post")
+                prepared.append(None)
+                groups.append(([], []))
+        per_head = [self._batch_probs(h, groups) for h in (self.sentiment, self.kind, self.intent)]
+        out: list[TriageResult] = []
+        for i, p in enumerate(prepared):
+            if p is None:
+                out.append(_fallback("triage could not read this post; check it by hand"))
+                continue
+            try:
+                probs = (per_head[0][i], per_head[1][i], per_head[2][i])
+                out.append(self._decide(p, probs, authors[i], float(waits[i]), rules))
+            except Exception:  # pragma: no cover
+                log.exception("triage failed; returning a safe default")
+                out.append(_fallback("triage could not read this post; check it by hand"))
+        return out
+
+    @staticmethod
+    def _batch_probs(sh: ScoredHead, groups: list[tuple[list[int], list[int]]]) -> F32:
+        if sh.delta is not None:
+            return (
+                np.stack([sh.probabilities(w, c) for w, c in groups])
+                if groups
+                else np.zeros((0, len(sh.head.classes)), np.float32)
+            )
+        selected = [sh.head.select(w, c) for w, c in groups]
+        raw = sh.head.raw_scores_many(selected)
+        norm = np.sqrt(np.maximum(1, [len(s) for s in selected])).astype(np.float32)
+        return softmax(raw / norm[:, None] + sh.head.bias)
+
+    # ------------------------------------------------------------------ decisions
+
+    def _decide(
+        self,
+        p: Prepared,
+        probs: tuple[F32, F32, F32],
+        author: AuthorInfo | None,
+        waiting_minutes: float,
+        rules: PriorityRules | None,
+    ) -> TriageResult:
+        rules = rules or _DEFAULT_RULES
+        reasons: list[str] = []
+        if p.invalid_bytes:
+            reasons.append("text had invalid UTF-8; bad bytes were replaced")
+        if p.truncated:
+            reasons.append(f"long text ({p.raw_len:,} characters): judged on the first part")
+        lang = self.language.identify(p)
+        reasons.extend(f"language: {r}" for r in lang.reasons)
+
+        s_classes = self.sentiment.head.classes
+        s_p, k_p, i_p = probs
+        pos = float(s_p[s_classes.index("positive")]) if "positive" in s_classes else 0.0
+        neg = float(s_p[s_classes.index("negative")]) if "negative" in s_classes else 0.0
+        sentiment = s_classes[int(np.argmax(s_p))]
+        score = round(pos - neg, 3)
+
+        if not p.words:
+            return self._wordless(p, lang, sentiment, score, reasons, rules)
+
+        k_classes = self.kind.head.classes
+        kind = k_classes[int(np.argmax(k_p))]
+        kind_conf = float(k_p.max())
+        intent, intent_conf = self._intent(kind, i_p)
+
+        override = self._override(p)
+        if override:
+            sentiment = override.get("sentiment", sentiment)
+            kind = override.get("kind", kind)
+            intent = override.get("intent", intent)
+            if "sentiment" in override:
+                score = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}.get(sentiment, score)
+            reasons.append("agent correction for this exact text applied")
+        reasons.append(f"sentiment {sentiment} ({score:+.2f})")
+        reasons.append(f"kind {kind} ({kind_conf:.0%})")
+        reasons.append(f"intent {intent}" + (f" ({intent_conf:.0%})" if intent != "other" else ""))
+
+        needs_reply, why_reply = _needs_reply(kind, intent, p)
+        reasons.append(why_reply)
+        decision = decide_priority(
+            kind=kind,
+            sentiment=sentiment,
+            sentiment_score=score,
+            needs_reply=needs_reply,
+            text_lower=p.lower,
+            followers=author.followers if author else None,
+            verified=bool(author and author.verified),
+            vip=bool(author and author.vip),
+            waiting_minutes=max(0.0, float(waiting_minutes or 0.0)),
+            rules=rules,
+        )
+        priority = decision.priority
+        if override and override.get("priority"):
+            priority = override["priority"]
+            reasons.append(f"priority {priority} set by an agent for this text")
+        reasons.extend(f"priority {priority}: {r}" for r in decision.reasons)
+        language = override.get("language", lang.language) if override else lang.language
+        return TriageResult(
+            language=language,
+            language_confidence=lang.confidence,
+            sentiment=sentiment,
+            sentiment_score=score,
+            kind=kind,
+            kind_confidence=round(kind_conf, 3),
+            intent=intent,
+            intent_confidence=round(intent_conf, 3),
+            needs_reply=needs_reply,
+            priority=priority,
+            reasons=tuple(reasons),
+            script=lang.script,
+        )
+
+    def _intent(self, kind: str, i_p: F32) -> tuple[str, float]:
+        classes = self.intent.head.classes
+        for idx in np.argsort(-i_p):
+            name = classes[int(idx)]
+            if kind in INTENT_KINDS.get(name, frozenset()):
+                conf = float(i_p[int(idx)])
+                if conf < MIN_INTENT_CONFIDENCE and name != "other":
+                    return "other", conf
+                return name, conf
+        return "other", 0.0
+
+    def _override(self, p: Prepared) -> dict[str, str]:
+        if self.adjustment is None or not self.adjustment.overrides:
+            return {}
+        return dict(self.adjustment.overrides.get(" ".join(p.tokens), {}))
+
+    def _wordless(
+        self,
+        p: Prepared,
+        lang: LanguageGuess,
+        sentiment: str,
+        score: float,
+        reasons: list[str],
+        rules: PriorityRules,
+    ) -> TriageResult:
+        emoji = [t for t in p.tokens if not t[0].isalnum() and t[0] not in "!?"]
+        if emoji:
+            kind = "engagement"
+            why = "only emoji: nothing to answer in words (a like or a short reply will do)"
+        else:
+            kind, sentiment, score = "noise", "neutral", 0.0
+            if p.n_urls or p.n_mentions:
+                why = "only links or mentions: nothing to act on"
+            elif p.raw_len == 0 or not p.text.strip():
+                why = "empty text"
+            else:
+                why = "no words (only symbols or numbers)"
+        reasons.extend([why, f"sentiment {sentiment} ({score:+.2f})", f"kind {kind}"])
+        reasons.append("priority low: no text to act on")
+        _ = rules
+        return TriageResult(
+            language=lang.language,
+            language_confidence=lang.confidence,
+            sentiment=sentiment,
+            sentiment_score=score,
+            kind=kind,
+            kind_confidence=1.0 if kind == "noise" else 0.5,
+            intent="other",
+            intent_confidence=0.0,
+            needs_reply=False,
+            priority="low",
+            reasons=tuple(reasons),
+            script=lang.script,
+        )
+
+
+def _needs_reply(kind: str, intent: str, p: Prepared) -> tuple[bool, str]:
+    if kind == "noise":
+        return False, "no reply needed: noise"
+    if kind == "engagement" and all(w in _ACKS for w in p.tokens if w[0] not in "!?"):
+        return False, "no reply needed: a bare thank-you or OK closes the conversation"
+    if kind == "engagement":
+        return True, "reply: friendly answer worth giving"
+    if kind == "sales":
+        return True, "reply: sales lead for the engagement/sales team"
+    return True, "reply: customer expects help"
+
+
+def _fallback(reason: str) -> TriageResult:
+    return TriageResult(
+        language="und",
+        language_confidence=0.0,
+        sentiment="neutral",
+        sentiment_score=0.0,
+        kind="care",
+        kind_confidence=0.0,
+        intent="other",
+        intent_confidence=0.0,
+        needs_reply=True,
+        priority="normal",
+        reasons=(reason,),
+    )
+
+
+_cached: Triager | None = None
+_cache_lock = threading.Lock()
+
+
+def get_triager() -> Triager:
+    """The shared Triager with the packaged model files, loaded once per process."""
+    global _cached
+    if _cached is None:
+        with _cache_lock:
+            if _cached is None:
+                _cached = Triager.load()
+    return _cached
