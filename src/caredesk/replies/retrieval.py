@@ -1,0 +1,221 @@
+"""Text retrieval for suggestions and the knowledge base: numpy only, in memory.
+
+Texts become weighted features: words, 5-letter prefixes of long Latin words (cheap stemming:
+"cancel", "cancelled", "cancellation"), word pairs, and cross-language concepts from
+:mod:`caredesk.replies.lexicon`. Documents are TF-IDF vectors (sublinear tf, L2-normalised) in
+an inverted index; a query is a cosine over the postings of its features.
+
+Past replies are then ranked by *consensus* (:func:`rank_by_consensus`): the nearest solved
+conversations vote for their replies, near-duplicate replies pool their votes, so the answer
+that resolved many similar cases ranks above a one-off.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from caredesk.replies.lexicon import build_index
+
+MAX_TEXT_CHARS = 4000
+_URL_RE = re.compile(r"https?://\S+|www\.\S+")
+_MENTION_RE = re.compile(r"(?<!\w)@\w+")
+# Word characters plus the combining marks of Indic and Arabic scripts (which \w leaves out),
+# without the danda and Arabic punctuation.
+_TOKEN_RE = re.compile(
+    r"[\w\u0900-\u0963\u0966-\u0DFF\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u200c\u200d]+"
+)
+_ARABIC_FOLD = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9", "\u0629": "\u06c3"})
+_DROP_MARKS = re.compile(r"[\u093c\u064b-\u065f\u0670\u200c\u200d]")
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    words, pairs = build_index()
+    return {_norm_word(w): c for w, c in words.items()}, {
+        (_norm_word(a), _norm_word(b)): c for (a, b), c in pairs.items()
+    }
+
+
+def _norm_word(word: str) -> str:
+    return _DROP_MARKS.sub("", word.casefold().translate(_ARABIC_FOLD))
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised words of a text; links, @mentions and long numbers dropped. Never raises."""
+    if not isinstance(text, str) or not text:
+        return []
+    text = unicodedata.normalize("NFC", text[:MAX_TEXT_CHARS])
+    text = _MENTION_RE.sub(" ", _URL_RE.sub(" ", text))
+    out = []
+    for raw in _TOKEN_RE.findall(text):
+        w = _norm_word(raw).strip("_")
+        if not w or (w.isdigit() and len(w) > 3):
+            continue
+        out.append(w)
+    return out
+
+
+def features(text: str) -> dict[str, float]:
+    words = tokens(text)
+    feats: defaultdict[str, float] = defaultdict(float)
+    single, pairs = _lexicon()
+    for i, w in enumerate(words):
+        feats[w] += 1.0
+        if len(w) >= 6 and w.isascii() and w.isalpha():
+            feats["~" + w[:5]] += 0.5
+        concept = single.get(w)
+        if concept:
+            feats["@" + concept] += 1.0
+        if i + 1 < len(words):
+            nxt = words[i + 1]
+            feats[w + " " + nxt] += 0.5
+            concept = pairs.get((w, nxt))
+            if concept:
+                feats["@" + concept] += 1.0
+    return feats
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc: int
+    score: float
+
+
+class TextIndex:
+    """Cosine TF-IDF over an inverted index. Immutable once built; safe to share."""
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        idf: npt.NDArray[np.float32],
+        df: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
+        post_docs: npt.NDArray[np.int32],
+        post_w: npt.NDArray[np.float32],
+        n_docs: int,
+    ) -> None:
+        self.vocab = vocab
+        self.idf = idf
+        self.df = df
+        self.starts = starts
+        self.post_docs = post_docs
+        self.post_w = post_w
+        self.n_docs = n_docs
+
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> TextIndex:
+        vocab: dict[str, int] = {}
+        term_ids: list[int] = []
+        doc_ids: list[int] = []
+        raw: list[float] = []
+        n = 0
+        for n, text in enumerate(texts, start=1):
+            for feat, count in features(text).items():
+                tid = vocab.setdefault(feat, len(vocab))
+                term_ids.append(tid)
+                doc_ids.append(n - 1)
+                raw.append(count)
+        t = np.asarray(term_ids, dtype=np.int64)
+        d = np.asarray(doc_ids, dtype=np.int32)
+        c = np.asarray(raw, dtype=np.float32)
+        df = np.bincount(t, minlength=len(vocab)).astype(np.int64)
+        idf = (np.log((n + 1) / (df + 1)) + 1.0).astype(np.float32)
+        # Sub-linear tf; pair/stem features carry their 0.5 weight through the count.
+        w = np.where(c >= 1, 1.0 + np.log(np.maximum(c, 1.0)), c).astype(np.float32) * idf[t]
+        norms = np.sqrt(np.bincount(d, weights=w * w, minlength=n)).astype(np.float32)
+        w = w / np.maximum(norms[d], 1e-9)
+        order = np.argsort(t, kind="stable")
+        starts = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(df, out=starts[1:])
+        return cls(vocab, idf, df, starts, d[order], w[order].astype(np.float32), n)
+
+    def query(self, text: str, k: int = 50, *, max_df_share: float = 0.4) -> list[Hit]:
+        if self.n_docs == 0:
+            return []
+        ids: list[int] = []
+        weights: list[float] = []
+        limit = max(50, int(max_df_share * self.n_docs))
+        for feat, count in features(text).items():
+            tid = self.vocab.get(feat)
+            # Features in almost every document say nothing and cost the most; skip them.
+            if tid is None or self.df[tid] > limit:
+                continue
+            ids.append(tid)
+            tf = 1.0 + math.log(count) if count >= 1 else count
+            weights.append(tf * float(self.idf[tid]))
+        if not ids:
+            return []
+        q = np.asarray(weights, dtype=np.float32)
+        q /= max(float(np.linalg.norm(q)), 1e-9)
+        docs = [self.post_docs[self.starts[i] : self.starts[i + 1]] for i in ids]
+        vals = [self.post_w[self.starts[i] : self.starts[i + 1]] * q[j] for j, i in enumerate(ids)]
+        scores = np.bincount(
+            np.concatenate(docs), weights=np.concatenate(vals), minlength=self.n_docs
+        )
+        k = min(k, self.n_docs)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [Hit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One distinct reply: the best example of it, and the neighbours that voted for it."""
+
+    doc: int
+    score: float
+    similarity: float
+    votes: tuple[int, ...]
+
+
+def rank_by_consensus(
+    hits: Sequence[Hit],
+    reply_words: Sequence[frozenset[str]],
+    *,
+    k: int = 5,
+    same_answer: float = 0.5,
+    pooled_weight: float = 0.5,
+) -> list[Ranked]:
+    """Group neighbours whose replies are near-duplicates (word Jaccard >= ``same_answer``);
+    a group scores its best similarity plus ``pooled_weight`` times the others'."""
+    groups: list[list[Hit]] = []
+    heads: list[frozenset[str]] = []
+    for hit in hits:
+        words = reply_words[hit.doc]
+        for g, head in enumerate(heads):
+            if jaccard(words, head) >= same_answer:
+                groups[g].append(hit)
+                break
+        else:
+            groups.append([hit])
+            heads.append(words)
+    ranked = [
+        Ranked(
+            doc=g[0].doc,
+            score=g[0].score + pooled_weight * sum(h.score for h in g[1:]),
+            similarity=g[0].score,
+            votes=tuple(h.doc for h in g),
+        )
+        for g in groups
+    ]
+    ranked.sort(key=lambda r: -r.score)
+    return ranked[:k]
