@@ -1,0 +1,426 @@
+"""SQL over the rollups: every figure is a GROUP BY in the database, filtered the same way.
+
+Percentiles are exact without sorting every row: a histogram by minute (one GROUP BY) finds the
+bucket that holds each wanted rank, then only that bucket's values are fetched and sorted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Table, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from caredesk.events import E
+from caredesk.models import Event, ReportConversation, ReportHourly
+
+FACTS: Table = ReportConversation.__table__  # type: ignore[assignment]
+HOURLY: Table = ReportHourly.__table__  # type: ignore[assignment]
+_BUCKET_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which conversations a figure covers. Times are aware; ``until`` is exclusive."""
+
+    workspace_ids: tuple[int, ...] | None = None  # None = every workspace
+    since: datetime | None = None
+    until: datetime | None = None
+    team_id: int | None = None
+    channel: str | None = None
+    language: str | None = None
+    kind: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workspace_ids": list(self.workspace_ids) if self.workspace_ids is not None else None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "team_id": self.team_id,
+            "channel": self.channel,
+            "language": self.language,
+            "kind": self.kind,
+        }
+
+
+def facts_where(f: ReportFilter) -> list[ColumnElement[bool]]:
+    c = FACTS.c
+    out: list[ColumnElement[bool]] = []
+    if f.workspace_ids is not None:
+        out.append(c.workspace_id.in_(f.workspace_ids))
+    if f.since is not None:
+        out.append(c.started_at >= f.since)
+    if f.until is not None:
+        out.append(c.started_at < f.until)
+    if f.team_id is not None:
+        out.append(c.team_id == f.team_id)
+    if f.channel is not None:
+        out.append(c.channel == f.channel)
+    if f.language is not None:
+        out.append(c.language == f.language)
+    if f.kind is not None:
+        out.append(c.kind == f.kind)
+    return out
+
+
+def hourly_where(f: ReportFilter) -> list[ColumnElement[bool]]:
+    c = HOURLY.c
+    out: list[ColumnElement[bool]] = []
+    if f.workspace_ids is not None:
+        out.append(c.workspace_id.in_(f.workspace_ids))
+    if f.since is not None:
+        out.append(c.hour >= f.since)
+    if f.until is not None:
+        out.append(c.hour < f.until)
+    for col, value in (
+        (c.team_id, f.team_id),
+        (c.channel, f.channel),
+        (c.language, f.language),
+        (c.kind, f.kind),
+    ):
+        if value is not None:
+            out.append(col == value)
+    return out
+
+
+def _n(value: object) -> int:
+    # PostgreSQL sums integers into NUMERIC (Decimal); SQLite gives int.
+    return int(value) if isinstance(value, int | float | Decimal) else 0
+
+
+def _f(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float | Decimal) else None
+
+
+def _count_if(cond: ColumnElement[bool]) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+# -- duration statistics ----------------------------------------------------------------------
+
+
+def _bucket(session: Session, col: Any) -> Any:
+    # Values are >= 0, so truncation is floor; PostgreSQL's CAST rounds, hence floor() there.
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(col / _BUCKET_SECONDS), Integer)
+    return cast(col / _BUCKET_SECONDS, Integer)
+
+
+def exact_quantiles(
+    session: Session, col: Any, where: Sequence[ColumnElement[bool]], ps: Sequence[float]
+) -> dict[float, float | None]:
+    """Quantiles by linear interpolation between closest ranks (numpy's default, and
+    ``statistics.quantiles(method="inclusive")``) of the non-null values of ``col``."""
+    bucket = _bucket(session, col).label("b")
+    conds = [*where, col.is_not(None)]
+    hist = session.execute(
+        select(bucket, func.count()).where(*conds).group_by(bucket).order_by(bucket)
+    ).all()
+    n = sum(int(cnt) for _, cnt in hist)
+    if n == 0:
+        return dict.fromkeys(ps)
+    ranks: set[int] = set()
+    for p in ps:
+        h = (n - 1) * p
+        ranks.update((math.floor(h), math.ceil(h)))
+    # Which bucket holds each rank, and how many values come before that bucket.
+    wanted: dict[int, int] = {}
+    before = 0
+    for b, cnt in hist:
+        for r in ranks:
+            if before <= r < before + int(cnt):
+                wanted[int(b)] = before
+        before += int(cnt)
+    values: dict[int, list[float]] = {b: [] for b in wanted}
+    for b, v in session.execute(select(bucket, col).where(*conds, bucket.in_(list(wanted)))):
+        values[int(b)].append(float(v))
+    at_rank: dict[int, float] = {}
+    for b, start in wanted.items():
+        ordered = sorted(values[b])
+        for r in ranks:
+            if start <= r < start + len(ordered):
+                at_rank[r] = ordered[r - start]
+    out: dict[float, float | None] = {}
+    for p in ps:
+        h = (n - 1) * p
+        lo, hi = at_rank[math.floor(h)], at_rank[math.ceil(h)]
+        out[p] = lo + (hi - lo) * (h - math.floor(h))
+    return out
+
+
+def duration_stats(
+    session: Session, col: Any, where: Sequence[ColumnElement[bool]]
+) -> dict[str, Any]:
+    """``median``, ``mean``, ``p90`` in minutes, ``n``, and shares within 1 h and 24 h."""
+    conds = [*where, col.is_not(None)]
+    n, mean, in_1h, in_24h = session.execute(
+        select(
+            func.count(),
+            func.avg(col),
+            _count_if(col <= 3600.0),
+            _count_if(col <= 86400.0),
+        ).where(*conds)
+    ).one()
+    count = _n(n)
+    if count == 0:
+        return {
+            "median": None,
+            "mean": None,
+            "p90": None,
+            "n": 0,
+            "within_1h": None,
+            "within_24h": None,
+        }
+    q = exact_quantiles(session, col, where, (0.5, 0.9))
+    return {
+        "median": _minutes(q[0.5]),
+        "mean": _minutes(_f(mean)),
+        "p90": _minutes(q[0.9]),
+        "n": count,
+        "within_1h": round(_n(in_1h) / count, 6),
+        "within_24h": round(_n(in_24h) / count, 6),
+    }
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60.0, 4)
+
+
+# -- conversation outcomes --------------------------------------------------------------------
+
+
+def outcome_totals(
+    session: Session, where: Sequence[ColumnElement[bool]]
+) -> dict[str, int | float]:
+    c = FACTS.c
+    row = session.execute(
+        select(
+            func.count().label("conversations"),
+            _count_if(c.needs_reply).label("needed_reply"),
+            _count_if(and_(c.needs_reply, c.first_response_at.is_not(None))).label("answered"),
+            _count_if(c.resolved_at.is_not(None)).label("resolved"),
+            _count_if(c.reopens > 0).label("reopened"),
+            _count_if(or_(c.resolved_at.is_not(None), c.reopens > 0)).label("ever_resolved"),
+            _count_if(c.abandoned).label("abandoned"),
+            func.count(c.csat_score).label("csat_responses"),
+            func.avg(c.csat_score).label("csat_average"),
+            _count_if(c.csat_score >= 4).label("csat_satisfied"),
+            func.coalesce(func.sum(c.follow_ups_scheduled), 0).label("follow_ups_scheduled"),
+            func.coalesce(func.sum(c.follow_ups_done), 0).label("follow_ups_done"),
+            func.coalesce(func.sum(c.follow_ups_missed), 0).label("follow_ups_missed"),
+            _count_if(c.sla_first_response_breached).label("sla_first_response_breached"),
+            _count_if(c.sla_next_response_breached).label("sla_next_response_breached"),
+            _count_if(c.sla_resolution_breached).label("sla_resolution_breached"),
+            func.avg(c.handle_s).label("aht_seconds"),
+            func.count(c.handle_s).label("handled"),
+            func.sum(c.inbound_messages).label("inbound_messages"),
+        ).where(*where)
+    ).one()
+    out: dict[str, int | float] = {}
+    for key, value in row._mapping.items():
+        if key in ("csat_average", "aht_seconds"):
+            out[key] = _f(value) or 0.0
+        else:
+            out[key] = _n(value)
+    return out
+
+
+def rate_by(
+    session: Session, dim: str, where: Sequence[ColumnElement[bool]]
+) -> list[dict[str, Any]]:
+    """Response rate and first response per value of one dimension (team_id, channel, kind,
+    language, agent_id, brand_account_id)."""
+    c = FACTS.c
+    col = c[dim]
+    rows = session.execute(
+        select(
+            col,
+            func.count(),
+            _count_if(c.needs_reply),
+            _count_if(and_(c.needs_reply, c.first_response_at.is_not(None))),
+            func.avg(c.first_response_s),
+            _count_if(c.first_response_s <= 3600.0),
+            func.count(c.first_response_s),
+        )
+        .where(*where)
+        .group_by(col)
+        .order_by(func.count().desc())
+    ).all()
+    out = []
+    for value, n, needed, answered, frt_mean, in_1h, frt_n in rows:
+        out.append(
+            {
+                dim: value,
+                "conversations": _n(n),
+                "needed_reply": _n(needed),
+                "answered": _n(answered),
+                "response_rate": round(_n(answered) / _n(needed), 6) if _n(needed) else None,
+                "first_response_mean_minutes": _minutes(_f(frt_mean)),
+                "first_response_within_1h": round(_n(in_1h) / _n(frt_n), 6) if frt_n else None,
+            }
+        )
+    return out
+
+
+def agent_outcomes(
+    session: Session, where: Sequence[ColumnElement[bool]]
+) -> dict[int, dict[str, Any]]:
+    c = FACTS.c
+    out: dict[int, dict[str, Any]] = {}
+    for agent, n, res_mean, res_n, csat_n, csat_avg, csat_ok, notes in session.execute(
+        select(
+            c.agent_id,
+            func.count(),
+            func.avg(c.resolution_s),
+            func.count(c.resolution_s),
+            func.count(c.csat_score),
+            func.avg(c.csat_score),
+            _count_if(c.csat_score >= 4),
+            func.sum(c.notes),
+        )
+        .where(*where, c.agent_id != 0)
+        .group_by(c.agent_id)
+    ):
+        out[int(agent)] = {
+            "agent_id": int(agent),
+            "handled": _n(n),
+            "resolved": _n(res_n),
+            "resolution_mean_minutes": _minutes(_f(res_mean)),
+            "csat": _csat(_n(csat_n), _f(csat_avg), _n(csat_ok)),
+            "notes_on_handled": _n(notes),
+        }
+    for agent, n, mean, in_1h in session.execute(
+        select(
+            c.first_response_agent_id,
+            func.count(c.first_response_s),
+            func.avg(c.first_response_s),
+            _count_if(c.first_response_s <= 3600.0),
+        )
+        .where(*where, c.first_response_agent_id != 0)
+        .group_by(c.first_response_agent_id)
+    ):
+        entry = out.setdefault(int(agent), {"agent_id": int(agent), "handled": 0})
+        entry["first_responses"] = _n(n)
+        entry["first_response_mean_minutes"] = _minutes(_f(mean))
+        entry["first_response_within_1h"] = round(_n(in_1h) / _n(n), 6) if _n(n) else None
+    return out
+
+
+def notes_by_agent(session: Session, f: ReportFilter) -> dict[int, int]:
+    """Notes written in the period, straight from the event log (few rows, indexed by name)."""
+    conds: list[ColumnElement[bool]] = [
+        Event.name == str(E.NOTE_ADDED),
+        Event.actor_agent_id.is_not(None),
+    ]
+    if f.workspace_ids is not None:
+        conds.append(Event.workspace_id.in_(f.workspace_ids))
+    if f.since is not None:
+        conds.append(Event.occurred_at >= f.since)
+    if f.until is not None:
+        conds.append(Event.occurred_at < f.until)
+    rows = session.execute(
+        select(Event.actor_agent_id, func.count()).where(*conds).group_by(Event.actor_agent_id)
+    )
+    return {int(a): int(n) for a, n in rows if a is not None}
+
+
+def _csat(n: int, avg: float | None, satisfied: int) -> dict[str, Any]:
+    return {
+        "responses": n,
+        "average": round(avg, 4) if avg is not None and n else None,
+        "satisfied_share": round(satisfied / n, 6) if n else None,
+    }
+
+
+def abandon_reasons(session: Session, where: Sequence[ColumnElement[bool]]) -> dict[str, int]:
+    c = FACTS.c
+    rows = session.execute(
+        select(c.abandon_reason, func.count())
+        .where(*where, c.abandoned)
+        .group_by(c.abandon_reason)
+        .order_by(func.count().desc())
+    )
+    return {str(reason or "unspecified"): int(n) for reason, n in rows}
+
+
+def drill_down(
+    session: Session, where: Sequence[ColumnElement[bool]], metric: str, limit: int = 100
+) -> list[int]:
+    """Conversation ids behind a figure, newest first (``metric`` names a boolean outcome)."""
+    c = FACTS.c
+    conditions: dict[str, ColumnElement[bool]] = {
+        "sla_first_response_breached": c.sla_first_response_breached,
+        "sla_next_response_breached": c.sla_next_response_breached,
+        "sla_resolution_breached": c.sla_resolution_breached,
+        "abandoned": c.abandoned,
+        "reopened": c.reopens > 0,
+        "unanswered": and_(c.needs_reply, c.first_response_at.is_(None)),
+        "dissatisfied": c.csat_score <= 3,
+        "follow_up_missed": c.follow_ups_missed > 0,
+    }
+    if metric not in conditions:
+        raise KeyError(metric)
+    rows = session.execute(
+        select(c.conversation_id)
+        .where(*where, conditions[metric])
+        .order_by(c.started_at.desc())
+        .limit(limit)
+    )
+    return [int(r) for (r,) in rows]
+
+
+DRILL_DOWN_METRICS = (
+    "sla_first_response_breached",
+    "sla_next_response_breached",
+    "sla_resolution_breached",
+    "abandoned",
+    "reopened",
+    "unanswered",
+    "dissatisfied",
+    "follow_up_missed",
+)
+
+
+# -- volume -----------------------------------------------------------------------------------
+
+
+def hourly_counts(session: Session, f: ReportFilter) -> list[tuple[datetime, int, int]]:
+    """(UTC hour, inbound messages, new conversations) with traffic, oldest first."""
+    c = HOURLY.c
+    rows = session.execute(
+        select(c.hour, func.sum(c.inbound), func.sum(c.opened))
+        .where(*hourly_where(f))
+        .group_by(c.hour)
+        .order_by(c.hour)
+    )
+    return [(h, _n(i), _n(o)) for h, i, o in rows]
+
+
+def volume_by(session: Session, f: ReportFilter, dim: str) -> dict[str, int]:
+    c = HOURLY.c
+    col = c[dim]
+    rows = session.execute(
+        select(col, func.sum(c.inbound)).where(*hourly_where(f)).group_by(col).order_by(col)
+    )
+    return {str(k) if k not in (None, "", 0) else "unknown": _n(n) for k, n in rows}
+
+
+def period_bounds(session: Session, f: ReportFilter) -> tuple[datetime | None, datetime | None]:
+    """First and last conversation start within the filter (to default an open period)."""
+    lo, hi = session.execute(
+        select(func.min(FACTS.c.started_at), func.max(FACTS.c.started_at)).where(*facts_where(f))
+    ).one()
+    return lo, hi
+
+
+def csat_summary(totals: dict[str, int | float]) -> dict[str, Any]:
+    return _csat(
+        int(totals["csat_responses"]),
+        float(totals["csat_average"]) if totals["csat_average"] else None,
+        int(totals["csat_satisfied"]),
+    )

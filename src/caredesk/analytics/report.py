@@ -1,0 +1,333 @@
+"""The full report: every figure of issue 8 as plain dicts (JSON, web pages, CSV all use it).
+
+Scope: the conversations whose first inbound customer message (or opening) falls in the period,
+with the filters applied to every figure. Volume counts inbound messages by the hour they
+arrived. See docs/report-schema.md for every field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from caredesk.analytics import queries as q
+from caredesk.analytics.rollup import DEFAULT_SETTLE_SECONDS, refresh_rollups
+from caredesk.analytics.staffing_report import (
+    StaffingOptions,
+    arrivals_grid,
+    scheduled_grid,
+    staffing_section,
+    weekday_counts,
+)
+from caredesk.kit.business_hours import BusinessHours
+from caredesk.kit.clock import Clock
+from caredesk.kit.errors import NotFound, ValidationFailed
+from caredesk.models import Agent, ChannelAccount, Team, Workspace
+
+SCHEMA = "caredesk.report/1"
+EVENING_HOURS = frozenset({19, 20, 21, 22, 23, 0, 1, 2})  # 7 pm - 3 am local
+LARGE_SHARE = 0.25
+MAX_BRANDS = 25
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    workspace: str | None = None  # id, slug or name; None = all workspaces
+    # Set by the API: the workspaces the signed-in agent may see (ignored with ``workspace``).
+    workspace_ids: tuple[int, ...] | None = None
+    since: date | None = None  # local date, inclusive
+    until: date | None = None  # local date, inclusive
+    timezone: str | None = None  # default: the workspace's zone (UTC for several)
+    team_id: int | None = None
+    channel: str | None = None
+    language: str | None = None
+    kind: str | None = None
+    staffing: StaffingOptions = field(default_factory=StaffingOptions)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed(f"unknown time zone {name!r}") from exc
+
+
+def find_workspaces(
+    session: Session, ref: str | None, allowed: tuple[int, ...] | None = None
+) -> list[Workspace]:
+    stmt = select(Workspace).order_by(Workspace.id)
+    if allowed is not None:
+        stmt = stmt.where(Workspace.id.in_(allowed))
+    if ref is None:
+        return list(session.execute(stmt).scalars())
+    conds = [Workspace.slug == ref, Workspace.name == ref]
+    if ref.isdigit():
+        conds.append(Workspace.id == int(ref))
+    found = session.execute(stmt.where(or_(*conds))).scalars().first()
+    if found is None:
+        raise NotFound(f"workspace {ref!r} not found")
+    return [found]
+
+
+def resolve_filter(
+    session: Session, req: ReportRequest, workspaces: Sequence[Workspace]
+) -> tuple[q.ReportFilter, ZoneInfo]:
+    tzname = req.timezone or (workspaces[0].timezone if len(workspaces) == 1 else "UTC")
+    tz = _zone(tzname)
+    if req.since and req.until and req.until < req.since:
+        raise ValidationFailed("until is before since")
+    since = datetime.combine(req.since, time(0), tzinfo=tz).astimezone(UTC) if req.since else None
+    until = (
+        datetime.combine(req.until + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        if req.until
+        else None
+    )
+    restricted = req.workspace is not None or req.workspace_ids is not None
+    ids = tuple(w.id for w in workspaces) if restricted else None
+    f = q.ReportFilter(ids, since, until, req.team_id, req.channel, req.language, req.kind)
+    return f, tz
+
+
+def _volume(
+    session: Session,
+    f: q.ReportFilter,
+    tz: ZoneInfo,
+    schedules: list[BusinessHours],
+) -> tuple[dict[str, Any], list[list[int]], list[list[int]]]:
+    inbound = [[0] * 24 for _ in range(7)]
+    opened = [[0] * 24 for _ in range(7)]
+    total = outside = evening = 0
+    for hour, n_in, n_open in q.hourly_counts(session, f):
+        local = hour.astimezone(tz)
+        inbound[local.weekday()][local.hour] += n_in
+        opened[local.weekday()][local.hour] += n_open
+        total += n_in
+        if local.hour in EVENING_HOURS:
+            evening += n_in
+        # Hour granularity: the middle of the hour decides whether it was open.
+        if schedules and not any(s.is_open(hour + timedelta(minutes=30)) for s in schedules):
+            outside += n_in
+    outside_share = round(outside / total, 6) if total and schedules else None
+    evening_share = round(evening / total, 6) if total else None
+    flags = []
+    if outside_share is not None and outside_share >= LARGE_SHARE:
+        flags.append(
+            f"{outside_share:.0%} of customer posts arrive outside business hours. Consider "
+            "longer or staggered hours, or an automatic reply that says when you will answer."
+        )
+    if evening_share is not None and evening_share >= LARGE_SHARE:
+        flags.append(
+            f"{evening_share:.0%} of customer posts arrive between 7 pm and 3 am. Plan an "
+            "evening shift or cover from another time zone."
+        )
+    section = {
+        "timezone": str(tz),
+        "inbound_messages": total,
+        "conversations": sum(map(sum, opened)),
+        "by_channel": q.volume_by(session, f, "channel"),
+        "by_kind": q.volume_by(session, f, "kind"),
+        "by_language": q.volume_by(session, f, "language"),
+        "outside_business_hours_share": outside_share,
+        "evening_7pm_3am_share": evening_share,
+        "flags": flags,
+    }
+    return section, inbound, opened
+
+
+def _schedules(
+    session: Session, workspace_ids: Sequence[int] | None, team_id: int | None
+) -> list[BusinessHours]:
+    stmt = select(Team).where(Team.deleted_at.is_(None))
+    if workspace_ids is not None:
+        stmt = stmt.where(Team.workspace_id.in_(workspace_ids))
+    if team_id is not None:
+        stmt = stmt.where(Team.id == team_id)
+    out = []
+    for t in session.execute(stmt).scalars():
+        if not t.business_hours:
+            continue
+        try:
+            out.append(
+                BusinessHours.from_dict(t.business_hours, timezone=t.timezone, holidays=t.holidays)
+            )
+        except ValueError:
+            continue
+    return out
+
+
+def _names(session: Session, model: Any, ids: set[int], attr: str) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(model.id, getattr(model, attr)).where(model.id.in_(ids)))
+    return {int(i): str(n) for i, n in rows}
+
+
+def _with_names(
+    rows: list[dict[str, Any]], key: str, names: dict[int, str], label: str
+) -> list[dict[str, Any]]:
+    for r in rows:
+        value = r.get(key)
+        r[label] = names.get(int(value)) if isinstance(value, int) and value else None
+    return rows
+
+
+def build_report(
+    session: Session,
+    clock: Clock,
+    req: ReportRequest,
+    *,
+    refresh: bool = True,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+) -> dict[str, Any]:
+    """Every figure for the request. Folds new events into the rollups first (``refresh``), so
+    the caller's transaction must be allowed to write; the caller commits."""
+    if refresh:
+        refresh_rollups(session, clock, settle_seconds=settle_seconds)
+    workspaces = find_workspaces(session, req.workspace, req.workspace_ids)
+    f, tz = resolve_filter(session, req, workspaces)
+    where = q.facts_where(f)
+    c = q.FACTS.c
+
+    totals = q.outcome_totals(session, where)
+    conversations = int(totals["conversations"])
+    needed, answered = int(totals["needed_reply"]), int(totals["answered"])
+    resolved, reopened = int(totals["resolved"]), int(totals["reopened"])
+    ever_resolved = int(totals["ever_resolved"])
+    abandoned = int(totals["abandoned"])
+
+    sla = {}
+    for target in ("first_response", "next_response", "resolution"):
+        breached = int(totals[f"sla_{target}_breached"])
+        sla[target] = {
+            # Every conversation that needed a reply is held to the workspace's SLA targets.
+            "in_scope": needed,
+            "breached": breached,
+            "met_rate": round(1 - breached / needed, 6) if needed else None,
+            "breached_conversation_ids": q.drill_down(
+                session, where, f"sla_{target}_breached", limit=50
+            )
+            if breached
+            else [],
+        }
+
+    agents = q.agent_outcomes(session, where)
+    notes = q.notes_by_agent(session, f)
+    for agent_id, n in notes.items():
+        agents.setdefault(agent_id, {"agent_id": agent_id, "handled": 0})["notes"] = n
+    agent_names = _names(session, Agent, set(agents), "name")
+    agent_rows = []
+    for agent_id in sorted(agents):
+        row = {"name": agent_names.get(agent_id), "notes": 0, **agents[agent_id]}
+        agent_rows.append(row)
+
+    brands = []
+    for row in q.rate_by(session, "brand_account_id", where)[:MAX_BRANDS]:
+        account_id = int(row["brand_account_id"])
+        if not account_id:
+            continue
+        brand_where = [*where, c.brand_account_id == account_id]
+        brands.append(
+            {
+                "account_id": account_id,
+                "conversations": row["conversations"],
+                "first_response_minutes": q.duration_stats(
+                    session, c.first_response_s, brand_where
+                ),
+            }
+        )
+    handles = _names(session, ChannelAccount, {b["account_id"] for b in brands}, "handle")
+    for b in brands:
+        b["handle"] = handles.get(b["account_id"])
+
+    by_team = q.rate_by(session, "team_id", where)
+    team_names = _names(session, Team, {int(r["team_id"]) for r in by_team}, "name")
+
+    schedules = _schedules(session, f.workspace_ids, f.team_id)
+    volume, inbound_grid, opened_grid = _volume(session, f, tz, schedules)
+
+    lo, hi = q.period_bounds(session, f)
+    since = f.since or lo
+    until = f.until or (hi + timedelta(seconds=1) if hi else None)
+    if since is not None and until is not None:
+        weekdays = weekday_counts(since, until, tz)
+    else:
+        weekdays = [0] * 7
+    scheduled, known = scheduled_grid(session, f.workspace_ids, f.team_id, tz, until or clock.now())
+    aht = float(totals["aht_seconds"]) if totals["aht_seconds"] else None
+    staffing = staffing_section(
+        arrivals_grid(opened_grid, weekdays), aht, scheduled, known, req.staffing
+    )
+
+    def rate(num: int, den: int) -> float | None:
+        return round(num / den, 6) if den else None
+
+    return {
+        "schema": SCHEMA,
+        "generated_at": clock.now().isoformat(),
+        "scope": {
+            "workspaces": [{"id": w.id, "name": w.name} for w in workspaces],
+            "all_workspaces": req.workspace is None and req.workspace_ids is None,
+            "timezone": str(tz),
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "filters": {
+                "team_id": f.team_id,
+                "channel": f.channel,
+                "language": f.language,
+                "kind": f.kind,
+            },
+        },
+        "conversations": conversations,
+        "inbound_messages": int(totals["inbound_messages"]),
+        "first_response_minutes": q.duration_stats(session, c.first_response_s, where),
+        "first_response_business_minutes": q.duration_stats(
+            session, c.first_response_business_s, where
+        ),
+        "auto_acknowledgment_minutes": q.duration_stats(session, c.auto_ack_s, where),
+        "response_rate": rate(answered, needed),
+        "responses": {
+            "needed_reply": needed,
+            "answered": answered,
+            "by_team": _with_names(by_team, "team_id", team_names, "team_name"),
+            "by_channel": q.rate_by(session, "channel", where),
+            "by_kind": q.rate_by(session, "kind", where),
+            "by_language": q.rate_by(session, "language", where),
+        },
+        "resolution_minutes": q.duration_stats(session, c.resolution_s, where),
+        "reopen_rate": rate(reopened, ever_resolved),
+        "reopens": {"resolved": resolved, "ever_resolved": ever_resolved, "reopened": reopened},
+        "sla": sla,
+        "abandonment_rate": rate(abandoned, conversations),
+        "abandonment": {
+            "abandoned": abandoned,
+            "conversations": conversations,
+            "reasons": q.abandon_reasons(session, where),
+        },
+        "csat": q.csat_summary(totals),
+        "follow_ups": {
+            "scheduled": int(totals["follow_ups_scheduled"]),
+            "kept": int(totals["follow_ups_done"]),
+            "missed": int(totals["follow_ups_missed"]),
+            "kept_rate": rate(
+                int(totals["follow_ups_done"]),
+                int(totals["follow_ups_done"]) + int(totals["follow_ups_missed"]),
+            ),
+        },
+        "agents": agent_rows,
+        "brands": brands,
+        "volume": volume,
+        "volume_by_weekday_hour": inbound_grid,
+        "conversations_by_weekday_hour": opened_grid,
+        "staffing": staffing,
+    }
+
+
+def narrowed(req: ReportRequest, **changes: Any) -> ReportRequest:
+    """The same request with some filters changed (for drill-down links)."""
+    return replace(req, **changes)

@@ -1,0 +1,249 @@
+"""The `caredesk` command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from caredesk.kit.errors import CaredeskError
+
+app = typer.Typer(
+    help="Caredesk: a social customer-care desk. Run `caredesk COMMAND --help` for details.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _runtime() -> Any:
+    from caredesk.kit.runtime import get_runtime
+
+    return get_runtime()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (creates the SQLite file if needed)."""
+    from caredesk.kit.migrate import upgrade
+
+    rt = _runtime()
+    upgrade(rt.settings.database_url)
+    typer.echo(f"database is up to date ({rt.engine.dialect.name})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default CAREDESK_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CAREDESK_PORT, 8000)")] = None,
+    jobs: Annotated[
+        bool | None,
+        typer.Option(help="Run the job consumer in this process (default: yes unless Redis)"),
+    ] = None,
+) -> None:
+    """Serve the web desk, the JSON API and webhooks."""
+    import uvicorn
+
+    from caredesk.app import create_app
+
+    rt = _runtime()
+    in_process = jobs if jobs is not None else not rt.settings.redis_url
+    application = create_app(rt, start_jobs=in_process)
+    bind_host = host or rt.settings.host
+    bind_port = port or rt.settings.port
+    typer.echo(f"Caredesk is at http://{bind_host}:{bind_port}  (Ctrl-C stops it)")
+    uvicorn.run(application, host=bind_host, port=bind_port, log_level=rt.settings.log_level)
+
+
+@app.command()
+def worker(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads")] = 4,
+) -> None:
+    """Consume background jobs (use with CAREDESK_REDIS_URL to scale out)."""
+    from caredesk.worker import run_forever
+
+    rt = _runtime()
+    if not rt.settings.redis_url:
+        typer.echo("note: no CAREDESK_REDIS_URL; consuming the local SQLite job queue", err=True)
+    run_forever(workers)
+
+
+@app.command("create-agent")
+def create_agent(
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    workspace: Annotated[str, typer.Option(help="Workspace name (created if missing)")],
+    role: Annotated[str, typer.Option(help="agent | supervisor | admin")] = "agent",
+    password: Annotated[
+        str | None, typer.Option(help="Password (asked for if omitted)", show_default=False)
+    ] = None,
+    languages: Annotated[str, typer.Option(help="Comma-separated language codes")] = "en",
+) -> None:
+    """Create an agent who can sign in to a workspace."""
+    from caredesk.conversations.agents import do_create_agent, do_create_workspace
+    from caredesk.kit.db import unit_of_work
+
+    rt = _runtime()
+    secret = password or getpass.getpass("Password (8+ characters): ")
+    try:
+        with unit_of_work(rt.sessions) as session:
+            ws = do_create_workspace(session, rt.clock, workspace)
+            agent = do_create_agent(
+                session,
+                rt.clock,
+                email=email,
+                name=name,
+                password=secret,
+                role=role,
+                workspace_ids=[ws.id],
+                languages=[x.strip() for x in languages.split(",") if x.strip()],
+            )
+            typer.echo(f"created {agent.role} {agent.email} in workspace {ws.name}")
+    except CaredeskError as exc:
+        _fail(exc.message)
+
+
+class ImportFormat(StrEnum):
+    twcs = "twcs"
+    jsonl = "jsonl"
+
+
+def _triage_texts(texts: Sequence[str]) -> list[dict[str, Any]]:
+    from caredesk.triage import get_triager
+
+    triager = get_triager()
+    return [triager.triage(t).to_dict() for t in texts]
+
+
+def _triage_post(post: Any) -> Any:
+    from caredesk.pipeline import triage_view
+
+    return triage_view(post)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    format: Annotated[ImportFormat, typer.Option("--format", help="twcs or jsonl")],
+    workspace: Annotated[str, typer.Option(help="Workspace to import into (created if missing)")],
+    triage: Annotated[bool, typer.Option(help="Triage imported customer posts")] = True,
+    show_errors: Annotated[int, typer.Option(help="How many problems to list")] = 50,
+) -> None:
+    """Import historical posts: TWCS CSV or canonical JSONL. Safe to run twice."""
+    rt = _runtime()
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"  {done}/{total} {'threads' if format == 'twcs' else 'posts'}", err=True)
+
+    try:
+        if format == ImportFormat.twcs:
+            from caredesk.importers.twcs import import_twcs
+
+            report: Any = import_twcs(
+                rt.sessions,
+                rt.clock,
+                file,
+                workspace,
+                triage=_triage_texts if triage else None,
+                on_progress=progress,
+            )
+            summary = {
+                "rows": report.rows,
+                "customers": report.customers,
+                "conversations": report.conversations,
+                "messages": report.messages,
+                "brand_replies": report.brand_replies,
+                "already_imported": report.skipped_existing,
+                "problems": len(report.errors),
+            }
+        else:
+            from caredesk.importers.jsonl import import_jsonl
+
+            report = import_jsonl(
+                rt.sessions, rt.clock, file, workspace, _triage_post, on_progress=progress
+            )
+            summary = {
+                "lines": report.lines,
+                "conversations": report.conversations,
+                "messages": report.messages,
+                "brand_replies": report.brand_replies,
+                "already_imported": report.duplicates,
+                "problems": len(report.errors),
+            }
+    except (ValueError, CaredeskError) as exc:
+        _fail(str(exc))
+        return
+    for problem in report.errors[:show_errors]:
+        typer.secho(f"  skipped {problem}", fg=typer.colors.YELLOW, err=True)
+    if len(report.errors) > show_errors:
+        typer.echo(f"  ... and {len(report.errors) - show_errors} more", err=True)
+    typer.echo(json.dumps(summary))
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo workspace (idempotent) and print the demo sign-in."""
+    from caredesk.importers.demo import describe, load_demo
+
+    rt = _runtime()
+    report = load_demo(rt.sessions, rt.clock, _triage_post)
+    typer.echo(describe(report))
+    typer.echo(f"Demo sign-in: {report.email} / {report.password}")
+
+
+@app.command()
+def report(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace id, slug or name (default: all)")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive)")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive)")] = None,
+    tz: Annotated[str | None, typer.Option(help="IANA zone (default: the workspace's)")] = None,
+    team: Annotated[int | None, typer.Option(help="Only this team id")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel")] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language code")] = None,
+    kind: Annotated[str | None, typer.Option(help="care | sales | engagement | noise")] = None,
+) -> None:
+    """Response times, response rate, volume heat map, outcomes and staffing (see
+    docs/report-schema.md)."""
+    from caredesk.analytics.report_command import report_json, run_report
+
+    rt = _runtime()
+    try:
+        data = run_report(
+            rt.sessions,
+            rt.clock,
+            workspace=workspace,
+            since=since,
+            until=until,
+            tz=tz,
+            team_id=team,
+            channel=channel,
+            language=language,
+            kind=kind,
+        )
+    except CaredeskError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(report_json(data, indent=None if json_output else 2))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()

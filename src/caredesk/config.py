@@ -1,0 +1,41 @@
+"""Settings, read from the environment (prefix ``CAREDESK_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAREDESK_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/caredesk.db"
+    # Empty means "in-process Huey on SQLite"; set it to scale out with `caredesk worker`.
+    redis_url: str = ""
+    jobs_path: str = "var/jobs.db"
+    jobs_immediate: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = Field(default="dev-insecure-change-me", min_length=8)
+    secure_cookies: bool = False
+    raw_payload_retention_days: int = 90
+    max_webhook_bytes: int = 1_000_000
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "info"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        return Path(self.database_url.split("///", 1)[1])
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Customers, identities, threading, states, SLA clocks and notes."""

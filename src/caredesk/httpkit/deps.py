@@ -1,0 +1,50 @@
+"""Request-scoped wiring for pages: the unit of work, the clock and the signed-in agent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from caredesk.httpkit.session import WebSession, read_session
+from caredesk.kit.errors import CaredeskError
+from caredesk.kit.runtime import Runtime
+from caredesk.models import Agent
+
+
+class LoginRequired(CaredeskError):
+    status_code = 401
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed at the edge if the handler succeeded."""
+    rt = runtime(request)
+    session = rt.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def web_session(request: Request) -> WebSession:
+    ws = read_session(request, runtime(request).settings.secret_key)
+    if ws is None:
+        raise LoginRequired("please sign in")
+    return ws
+
+
+def current_agent(ws: WebSession = Depends(web_session), session: Session = Depends(db)) -> Agent:
+    agent = session.get(Agent, ws.agent_id)
+    if agent is None or not agent.is_active:
+        raise LoginRequired("please sign in")
+    return agent

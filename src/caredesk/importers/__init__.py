@@ -1,0 +1,1 @@
+"""Importing history: the public TWCS CSV format and our canonical JSONL."""

@@ -1,0 +1,1 @@
+"""Durable inbox: store every received post once, before acknowledging it."""

@@ -1,0 +1,1 @@
+"""Domain-free building blocks: database, clock, ids, errors, jobs, HTTP client."""

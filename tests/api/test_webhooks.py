@@ -1,0 +1,171 @@
+import json
+
+from sqlalchemy import func, select
+
+from caredesk.channels.signing import hmac_sha256_hex
+from caredesk.ingest.repository import counter_total
+from caredesk.models import Conversation, InboxItem, Message
+from caredesk.triage import get_triager
+from tests import factories as f
+from tests.apptest import client_for
+
+SECRET = "s3cret-s3cret"
+
+
+def _signed(body: bytes) -> dict[str, str]:
+    return {
+        "X-Caredesk-Signature": "sha256=" + hmac_sha256_hex(SECRET, body),
+        "content-type": "application/json",
+    }
+
+
+def _post(**over):
+    data = {
+        "id": "forum-1",
+        "text": "My Acme router keeps rebooting",
+        "author": {"id": "u9", "handle": "nina", "followers": 120},
+        "created_at": "2026-11-20T10:00:00Z",
+    }
+    data.update(over)
+    return json.dumps(data).encode()
+
+
+def _setup(session, clock):
+    ws = f.workspace(session, clock)
+    acct = f.account(session, clock, ws)
+    session.commit()
+    return ws, acct
+
+
+def test_signed_post_is_stored_processed_and_becomes_a_conversation(
+    connection, sessions, session, clock
+):
+    ws, acct = _setup(session, clock)
+    with client_for(connection, sessions, clock) as client:
+        body = _post()
+        r = client.post(f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"stored": 1, "duplicates": 0}
+    item = session.execute(select(InboxItem).where(InboxItem.external_id == "forum-1")).scalar_one()
+    assert item.state == "processed"
+    conv = session.execute(
+        select(Conversation).where(Conversation.workspace_id == ws.id)
+    ).scalar_one()
+    expected = get_triager().triage("My Acme router keeps rebooting")
+    assert (conv.language, conv.kind, conv.priority) == (
+        expected.language,
+        expected.kind,
+        expected.priority,
+    )
+    assert conv.triage_reasons
+
+
+def test_duplicate_delivery_is_absorbed_and_counted(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+    body = _post(id="dup-7")
+    with client_for(connection, sessions, clock) as client:
+        first = client.post(
+            f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body)
+        )
+        second = client.post(
+            f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body)
+        )
+    assert first.json()["stored"] == 1
+    assert second.json() == {"stored": 0, "duplicates": 1}
+    assert (
+        session.execute(
+            select(func.count()).select_from(Message).where(Message.external_id == "dup-7")
+        ).scalar_one()
+        == 1
+    )
+    assert counter_total(session, "inbox.duplicates.generic") == 1
+
+
+def test_bad_signature_is_refused_with_401_and_stores_nothing(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+    body = _post(id="forged")
+    with client_for(connection, sessions, clock) as client:
+        r = client.post(
+            f"/hooks/generic/{acct.webhook_token}",
+            content=body,
+            headers={"X-Caredesk-Signature": "sha256=" + "0" * 64},
+        )
+    assert r.status_code == 401
+    assert "signature" in r.json()["error"].lower()
+    assert (
+        session.execute(select(InboxItem).where(InboxItem.external_id == "forged")).first() is None
+    )
+
+
+def test_malformed_json_gets_400_naming_the_problem(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+    body = b'{"id": "x", "text": '
+    with client_for(connection, sessions, clock) as client:
+        r = client.post(f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body))
+    assert r.status_code == 400
+    assert "not valid JSON" in r.json()["error"]
+
+
+def test_missing_field_gets_400_naming_the_field(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+    body = json.dumps({"id": "x1", "author": {"id": "u"}}).encode()
+    with client_for(connection, sessions, clock) as client:
+        r = client.post(f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body))
+    assert r.status_code == 400
+    assert "text" in r.json()["error"]
+
+
+def test_invalid_utf8_gets_400(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+    body = b'{"id": "u8", "text": "\xff\xfe", "author": {"id": "u"}}'
+    with client_for(connection, sessions, clock) as client:
+        r = client.post(f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body))
+    assert r.status_code == 400
+    assert "UTF-8" in r.json()["error"]
+
+
+def test_oversized_body_gets_413(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+    body = _post(text="a" * 300_000)
+    with client_for(connection, sessions, clock) as client:
+        r = client.post(f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body))
+    assert r.status_code == 413
+
+
+def test_unknown_account_gets_404(connection, sessions, session, clock):
+    _setup(session, clock)
+    body = _post()
+    with client_for(connection, sessions, clock) as client:
+        r = client.post("/hooks/generic/not-a-token", content=body, headers=_signed(body))
+    assert r.status_code == 404
+
+
+def test_script_in_post_text_is_stored_verbatim(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+    text = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    body = _post(id="xss-1", text=text)
+    with client_for(connection, sessions, clock) as client:
+        assert (
+            client.post(
+                f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body)
+            ).status_code
+            == 200
+        )
+    msg = session.execute(select(Message).where(Message.external_id == "xss-1")).scalar_one()
+    assert msg.text == text
+
+
+def test_healthz_reports_database_and_jobs(connection, sessions, clock):
+    with client_for(connection, sessions, clock) as client:
+        r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["database"]["status"] == "ok"
+    assert body["jobs"]["status"] == "ok"
+
+
+def test_openapi_is_served(connection, sessions, clock):
+    with client_for(connection, sessions, clock) as client:
+        assert client.get("/docs").status_code == 200
+        assert "/hooks/{kind}/{token}" in client.get("/openapi.json").json()["paths"]

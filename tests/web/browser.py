@@ -1,0 +1,75 @@
+"""A real desk on a free port (SQLite file, in-process jobs, demo data) for browser tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+
+from caredesk.app import create_app
+from caredesk.config import Settings
+from caredesk.importers.demo import load_demo
+from caredesk.kit import jobs
+from caredesk.kit.clock import SystemClock
+from caredesk.kit.db import make_engine, make_sessionmaker
+from caredesk.kit.migrate import upgrade
+from caredesk.kit.runtime import Runtime, set_runtime
+from caredesk.pipeline import triage_view
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_desk(tmp: Path) -> Iterator[str]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp / 'desk.db'}",
+        jobs_path=str(tmp / "jobs.db"),
+        secret_key="browser-test-secret",
+    )
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    rt = Runtime(settings, engine, make_sessionmaker(engine), SystemClock())
+    set_runtime(rt)
+    jobs.configure(jobs.make_huey("", settings.jobs_path))
+    load_demo(rt.sessions, rt.clock, triage_view)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(rt, start_jobs=True), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        set_runtime(None)
+        engine.dispose()
+        jobs.configure(jobs.make_huey("", str(tmp / "after-jobs.db"), immediate=True))
