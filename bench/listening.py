@@ -118,18 +118,24 @@ def rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def throughput(matcher: CompiledMatcher, posts: list[PostView], min_seconds: float) -> float:
-    """Best full pass over all posts (wall clock) within ``min_seconds``: other processes on a
-    shared machine only ever slow a pass down, so the best pass is the least disturbed one."""
+def throughput(
+    matcher: CompiledMatcher, posts: list[PostView], min_seconds: float
+) -> tuple[float, float]:
+    """Best full pass over all posts within ``min_seconds``, by wall clock and by this
+    process's CPU time: other processes on a shared machine only ever slow a pass down, so the
+    best pass is the least disturbed one; on an overloaded machine (load above the core count)
+    even that is waiting for a core, and the CPU-time rate is the one-core figure."""
     match = matcher.match
-    best, deadline = 0.0, time.perf_counter() + min_seconds
+    best = best_cpu = 0.0
+    deadline = time.perf_counter() + min_seconds
     while True:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for post in posts:
             match(post)
         best = max(best, len(posts) / (time.perf_counter() - start))
+        best_cpu = max(best_cpu, len(posts) / max(1e-9, time.process_time() - cpu))
         if time.perf_counter() >= deadline:
-            return best
+            return best, best_cpu
 
 
 def latencies_us(matcher: CompiledMatcher, posts: list[PostView]) -> tuple[float, float]:
@@ -160,10 +166,11 @@ def main() -> None:
         build_s = time.perf_counter() - t0
         rss_mb = (rss_bytes() - rss0) / 1e6
         matches = sum(len(matcher.match(p)) for p in posts)
-        rate = throughput(matcher, posts, args.seconds)
+        rate, cpu_rate = throughput(matcher, posts, args.seconds)
         p50, p99 = latencies_us(matcher, posts)
         print(
-            f"{n:>6} rules: {rate:>10,.0f} posts/s  p50 {p50:.1f} us  p99 {p99:.1f} us  "
+            f"{n:>6} rules: {rate:>10,.0f} posts/s ({cpu_rate:,.0f} per CPU-second)  "
+            f"p50 {p50:.1f} us  p99 {p99:.1f} us  "
             f"build {build_s * 1000:.0f} ms  +{rss_mb:.1f} MB RSS  "
             f"index {matcher.index_size_bytes() / 1e6:.1f} MB  "
             f"terms {matcher.term_count}  always-evaluated {matcher.always_evaluated_count}  "
@@ -171,6 +178,7 @@ def main() -> None:
         )
         key = f"{n}_rules"
         result[f"posts_per_s_{key}"] = round(rate)
+        result[f"cpu_posts_per_s_{key}"] = round(cpu_rate)
         result[f"p50_us_{key}"] = round(p50, 2)
         result[f"p99_us_{key}"] = round(p99, 2)
         result[f"build_ms_{key}"] = round(build_s * 1000, 1)
@@ -178,18 +186,18 @@ def main() -> None:
         if n == 1_000:
             naive = NaiveMatcher(specs)
             sample = posts[: args.naive_posts]
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             expected = [naive.match(p) for p in sample]
-            naive_rate = len(sample) / (time.perf_counter() - t0)
+            naive_rate = len(sample) / (time.process_time() - t0)  # CPU time, as cpu_rate
             if expected != [matcher.match(p) for p in sample]:
                 sys.exit("compiled and naive matchers disagree: not reporting figures")
             print(
-                f"  naive (every rule per post), 1,000 rules: {naive_rate:,.0f} posts/s; "
-                f"compiled is {rate / naive_rate:,.0f}x faster (same results on "
+                f"  naive (every rule per post), 1,000 rules: {naive_rate:,.0f} posts per "
+                f"CPU-second; compiled is {cpu_rate / naive_rate:,.0f}x faster (same results on "
                 f"{len(sample)} posts)"
             )
             result["naive_posts_per_s_1000_rules"] = round(naive_rate)
-            result["speedup_vs_naive_1000_rules"] = round(rate / naive_rate, 1)
+            result["speedup_vs_naive_1000_rules"] = round(cpu_rate / naive_rate, 1)
         del matcher
     print(json.dumps(result))
 

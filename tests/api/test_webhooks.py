@@ -169,3 +169,110 @@ def test_openapi_is_served(connection, sessions, clock):
     with client_for(connection, sessions, clock) as client:
         assert client.get("/docs").status_code == 200
         assert "/hooks/{kind}/{token}" in client.get("/openapi.json").json()["paths"]
+
+
+def _count(session, external_id):
+    return session.execute(
+        select(func.count()).select_from(InboxItem).where(InboxItem.external_id == external_id)
+    ).scalar_one()
+
+
+def test_bad_deliveries_get_4xx_are_counted_and_lose_nothing_already_received(
+    connection, sessions, session, clock
+):
+    _, acct = _setup(session, clock)
+    url = f"/hooks/generic/{acct.webhook_token}"
+    good = _post(id="kept-1")
+    with client_for(connection, sessions, clock) as client:
+        assert client.post(url, content=good, headers=_signed(good)).status_code == 200
+        bad = {
+            "malformed": (b'{"id": "m", "text": ', 400),
+            "utf8": (b'{"id": "u", "text": "\xc3\x28", "author": {"id": "u"}}', 400),
+            "too_large": (_post(id="big", text="x" * 250_000), 413),
+            "not_object": (b"[1, 2, 3]", 400),
+            "empty": (b"", 400),
+        }
+        for name, (body, status) in bad.items():
+            r = client.post(url, content=body, headers=_signed(body))
+            assert r.status_code == status, (name, r.text)
+            assert r.json()["error"], name
+        forged = _post(id="forged-2")
+        r = client.post(url, content=forged, headers={"X-Caredesk-Signature": "sha256=00"})
+        assert r.status_code == 401
+        r = client.post(url + "?source=firehose", content=good, headers=_signed(good))
+        assert r.status_code == 400 and "source" in r.json()["error"]
+        r = client.post("/hooks/generic/nope", content=good, headers=_signed(good))
+        assert r.status_code == 404
+        r = client.post("/hooks/no-such-network/x", content=good, headers=_signed(good))
+        assert 400 <= r.status_code < 500
+    item = session.execute(select(InboxItem).where(InboxItem.external_id == "kept-1")).scalar_one()
+    assert item.state == "processed"
+    assert _count(session, "forged-2") == 0 and _count(session, "big") == 0
+    assert counter_total(session, "inbox.rejected.generic.malformed") == 4
+    assert counter_total(session, "inbox.rejected.generic.signature") == 1
+    assert counter_total(session, "inbox.received") == 1
+
+
+def test_body_streamed_past_the_limit_without_length_gets_413(connection, sessions, session, clock):
+    _, acct = _setup(session, clock)
+
+    def chunks():
+        for _ in range(50):
+            yield b"x" * 10_000
+
+    with client_for(connection, sessions, clock) as client:
+        r = client.post(f"/hooks/generic/{acct.webhook_token}", content=chunks())
+    assert r.status_code == 413
+    assert "larger than 200000 bytes" in r.json()["error"]
+
+
+def test_duplicates_in_and_across_deliveries_are_absorbed_and_counted(
+    connection, sessions, session, clock
+):
+    _, acct = _setup(session, clock)
+    url = f"/hooks/generic/{acct.webhook_token}"
+
+    def batch(*ids):
+        posts = [json.loads(_post(id=i)) for i in ids]
+        body = json.dumps({"posts": posts}).encode()
+        return client.post(url, content=body, headers=_signed(body)).json()
+
+    with client_for(connection, sessions, clock) as client:
+        assert batch("d1", "d2", "d1") == {"stored": 2, "duplicates": 1}
+        assert batch("d2", "d3") == {"stored": 1, "duplicates": 1}
+    assert counter_total(session, "inbox.duplicates.generic") == 2
+    item = session.execute(select(InboxItem).where(InboxItem.external_id == "d2")).scalar_one()
+    assert item.duplicates == 1
+    assert {_count(session, i) for i in ("d1", "d2", "d3")} == {1}
+
+
+def test_script_in_post_text_is_escaped_on_the_conversation_page(
+    connection, sessions, session, clock
+):
+    ws, acct = _setup(session, clock)
+    agent = f.agent(session, clock, ws, role="supervisor")
+    session.commit()
+    text = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    body = _post(id="xss-2", text=text)
+    with client_for(connection, sessions, clock) as client:
+        assert (
+            client.post(
+                f"/hooks/generic/{acct.webhook_token}", content=body, headers=_signed(body)
+            ).status_code
+            == 200
+        )
+        msg = session.execute(select(Message).where(Message.external_id == "xss-2")).scalar_one()
+        login = client.get("/login").text
+        csrf = login.split('name="csrf_token" value="')[1].split('"')[0]
+        client.post(
+            "/login",
+            data={"email": agent.email, "password": f.PASSWORD, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        page = client.get(f"/c/{msg.conversation_id}", headers={"accept": "text/html"})
+        api = client.get(f"/api/v1/conversations/{msg.conversation_id}")
+    assert page.status_code == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text
+    assert api.headers["content-type"].startswith("application/json")
+    assert api.json()["messages"][0]["text"] == text  # verbatim, for clients to escape

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from caredesk.models import Counter, InboxItem
+from caredesk.models import ChannelAccount, Counter, InboxItem
+
+# Every webhook looks its account up by token: build the query once.
+_ACCOUNT_BY_TOKEN = select(ChannelAccount).where(
+    ChannelAccount.kind == bindparam("kind"),
+    ChannelAccount.webhook_token == bindparam("token"),
+    ChannelAccount.is_active.is_(True),
+)
+
+
+def webhook_account(session: Session, kind: str, token: str) -> ChannelAccount | None:
+    """The active account of ``kind`` whose webhook address ends in ``token``."""
+    found = session.execute(_ACCOUNT_BY_TOKEN, {"kind": kind, "token": token})
+    return found.scalar_one_or_none()
 
 
 def _insert(session: Session) -> Any:
@@ -28,6 +41,44 @@ def insert_if_new(session: Session, values: dict[str, Any]) -> int | None:
     return session.execute(stmt).scalar_one_or_none()
 
 
+# The hot-path statements are built once per dialect: building an INSERT .. ON CONFLICT (and
+# compiling a multi-row VALUES, which the compiled cache cannot hold) cost more than running it.
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = _STATEMENTS.get((dialect, name))
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        if name == "inbox":
+            table = cast(Table, InboxItem.__table__)
+            stmt = (
+                insert(table)
+                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                .returning(table.c.id, table.c.channel, table.c.external_id)
+            )
+        else:
+            table = cast(Table, Counter.__table__)
+            ins = insert(table).values(
+                name=bindparam("name"), day=bindparam("day"), value=bindparam("by")
+            )
+            stmt = ins.on_conflict_do_update(
+                index_elements=["name", "day"], set_={"value": table.c.value + ins.excluded.value}
+            )
+        _STATEMENTS[(dialect, name)] = stmt
+    return stmt
+
+
+def insert_many_if_new(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert inbox rows (all with the same keys); (channel, external id) -> id of those that
+    were new. One cached statement, executed with SQLAlchemy's batched "insertmanyvalues"."""
+    out: dict[tuple[str, str], int] = {}
+    for item_id, channel, external_id in session.execute(_statement(session, "inbox"), rows):
+        out[(channel, external_id)] = int(item_id)
+    return out
+
+
 def note_duplicate(session: Session, channel: str, external_id: str) -> None:
     session.execute(
         update(InboxItem)
@@ -37,11 +88,7 @@ def note_duplicate(session: Session, channel: str, external_id: str) -> None:
 
 
 def bump_counter(session: Session, name: str, day: str, by: int = 1) -> None:
-    stmt = _insert(session)(Counter).values(name=name, day=day, value=by)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["name", "day"], set_={"value": Counter.value + by}
-    )
-    session.execute(stmt)
+    session.execute(_statement(session, "counter"), {"name": name, "day": day, "by": by})
 
 
 def counter_total(session: Session, name: str) -> int:

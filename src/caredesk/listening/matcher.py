@@ -78,6 +78,7 @@ def normalize_handle(handle: str | None) -> str:
 
 
 _LANG_CACHE: dict[str | None, tuple[str, str]] = {}
+_AUTHOR_CACHE: dict[str, str] = {}
 
 
 def _normalize_lang(lang: str | None) -> tuple[str, str]:
@@ -160,7 +161,8 @@ class _Compiler:
             tid, pattern, left, right = self.check(node)
             if tid >= 0:
                 return f"{tid} in h"
-            return f"_find(t, {pattern!r}, {left!r}, {right!r})"
+            # ``in`` (C speed) rules most posts out before the boundary-checked search.
+            return f"({pattern!r} in t and _find(t, {pattern!r}, {left!r}, {right!r}))"
         if isinstance(node, Lang):
             return f"{'lg' if '-' in node.code else 'lp'} == {node.code!r}"
         if isinstance(node, From):
@@ -354,7 +356,13 @@ class CompiledMatcher:
             if len(_LANG_CACHE) < 10_000:  # language tags are few; hostile input stays bounded
                 _LANG_CACHE[post.lang] = lang
         lg, lp = lang
-        au = normalize_handle(post.author_handle) if post.author_handle else ""
+        author = post.author_handle or ""
+        au = _AUTHOR_CACHE.get(author)
+        if au is None:
+            au = normalize_handle(author)
+            if len(_AUTHOR_CACHE) >= 50_000:  # bounded: authors are many, repeats common
+                _AUTHOR_CACHE.clear()
+            _AUTHOR_CACHE[author] = au
         rules = self._rules
         out: list[RuleMatch] = []
         for index in candidates:
