@@ -9,9 +9,21 @@ from caredesk.kit.errors import NotFound
 
 # kind -> module that defines ``ADAPTER``. Adding a network = adding a line and a sub-package.
 _PLUGINS: dict[str, str] = {
+    "x": "caredesk.channels.x.adapter",
+    "mastodon": "caredesk.channels.mastodon.adapter",
+    "meta": "caredesk.channels.meta.adapter",
+    # Demo data and older accounts name the Meta surface itself; same plug-in.
+    "facebook": "caredesk.channels.meta.adapter",
+    "instagram": "caredesk.channels.meta.adapter",
+    "email": "caredesk.channels.email.adapter",
     "generic": "caredesk.channels.generic.adapter",
     "sandbox": "caredesk.channels.sandbox.adapter",
+    "webform": "caredesk.channels.webform.adapter",
 }
+# Kinds whose posts arrive by polling (``fetch``); the others are pushed to us by webhooks.
+POLLING_KINDS = frozenset({"x", "mastodon", "email"})
+# Methods every plug-in must provide (the ChannelAdapter protocol), checked on load.
+INTERFACE = ("handshake", "verify", "parse", "fetch", "send")
 _loaded: dict[str, ChannelAdapter] = {}
 
 
@@ -32,6 +44,9 @@ def get_adapter(kind: str) -> ChannelAdapter:
     if module_name is None:
         raise NotFound(f"unknown channel kind {kind!r}; known: {', '.join(known_kinds())}")
     loaded: ChannelAdapter = importlib.import_module(module_name).ADAPTER
+    missing = [name for name in INTERFACE if not callable(getattr(loaded, name, None))]
+    if missing:
+        raise TypeError(f"channel plug-in {module_name} lacks {', '.join(missing)}")
     adapter = loaded
     _loaded[kind] = adapter
     return adapter
