@@ -23,18 +23,28 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import io
 import json
 import math
+import os
 import random
 import re
 import sys
+import tempfile
 import time
+import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# One BLAS thread: multi-threaded sums change the last bits of the fitted weights between
+# runs, and the committed model files must be rebuilt byte for byte.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -355,7 +365,11 @@ def hinglish_counts(texts: list[str]) -> dict[str, float]:
     return out
 
 
-def build_language_group(langs: dict[str, dict[str, float]]) -> dict[str, Any]:
+def build_language_group(
+    langs: dict[str, dict[str, float]], extra: dict[str, dict[str, float]] | None = None
+) -> dict[str, Any]:
+    """Naive-Bayes tables; ``extra`` words set only their whole-word probability, so they
+    settle short posts ("tak!") without shifting the letter statistics of the language."""
     names = list(langs)
     tables: list[dict[int, float]] = []
     floors: list[float] = []
@@ -374,6 +388,9 @@ def build_language_group(langs: dict[str, dict[str, float]]) -> dict[str, Any]:
         alpha = 1e-5
         for h, g in grams.items():
             table[h] = (g + alpha) / (gtotal + alpha * len(grams))
+        for w, p in (extra or {}).get(lang, {}).items():
+            h = lang_features((w,))[0]
+            table[h] = max(table.get(h, 0.0), p)
         floors.append(min(wprob.values()) * 0.3)
         tables.append(table)
     keys = sorted(set().union(*tables))
@@ -412,8 +429,15 @@ def build_language(hinglish_texts: list[str]) -> dict[str, Any]:
         "cyrl": {lg: _word_counts(lg, 3000, cyr) for lg in CYRILLIC},
         "arab": {lg: _word_counts(lg, 3000, arab) for lg in ARABIC},
     }  # fmt: skip
+    extra: dict[str, dict[str, float]] = defaultdict(dict)
+    for row in _lines(SEED_DIR / "language_words.tsv"):
+        if row.startswith("#") or row.startswith("lang\t") or not row.strip():
+            continue
+        lang, freq, words = row.split("\t")
+        for w in words.split():
+            extra[lang][w] = float(freq)
     for key, langs in groups.items():
-        for k, v in build_language_group(langs).items():
+        for k, v in build_language_group(langs, extra).items():
             out[f"{key}_{k}"] = v
         print(f"  language/{key}: {len(langs)} languages, {len(out[f'{key}_keys'])} features")
     return out
@@ -422,19 +446,72 @@ def build_language(hinglish_texts: list[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- main
 
 
+SOURCES = [
+    "airline/tweets_train.csv (Twitter US Airline Sentiment, CC BY-NC-SA 4.0)",
+    "sentiment/english_tweets (SemEval tweets via XLM-T, see XLM-T)",
+    "sentiment/hindi_romanized_tweets (SAIL Hinglish via XLM-T, see XLM-T)",
+    "sentiment/telugu_news (ACTSA, research use)",
+    "twcs/twcs_random5000.csv (Customer Support on Twitter, CC BY-NC-SA 4.0)",
+    "bitext (Bitext customer support sample, CDLA-Sharing 1.0)",
+    "banking77/train.csv (Banking77, CC BY 4.0)",
+    "clinc150/data_full.json (CLINC150 incl. out-of-scope, CC BY 3.0)",
+    "wordfreq 3.1.1 word lists (data CC BY-SA 4.0)",
+    "src/caredesk/triage/seed_data (hand-written, Caredesk licence)",
+]
+MODEL_FILES = ("language.npz", "sentiment.npz", "kind.npz", "intent.npz", "manifest.json")
+
+
 def save(path: Path, arrays: dict[str, Any]) -> int:
-    np.savez_compressed(path, **arrays)
+    """Like np.savez_compressed, but byte-for-byte reproducible (fixed zip timestamps)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asanyarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue())
     return path.stat().st_size
+
+
+def compare(built: Path, committed: Path) -> list[str]:
+    """Names of the model files that differ between two directories."""
+    return [
+        n
+        for n in MODEL_FILES
+        if not (committed / n).exists() or (built / n).read_bytes() != (committed / n).read_bytes()
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="build into a temporary folder and check it equals --out byte for byte",
+    )
     args = ap.parse_args(argv)
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(args.data, Path(tmp), evaluate=False)
+            differ = compare(Path(tmp), args.out)
+        if differ:
+            print(f"REBUILD DIFFERS from {args.out}: {', '.join(differ)}")
+            return 1
+        print(f"rebuild is identical to {args.out} ({', '.join(MODEL_FILES)})")
+        return 0
+    return build(args.data, args.out, evaluate=True)
+
+
+def build(data: Path, out: Path, *, evaluate: bool) -> int:
     t0 = time.perf_counter()
-    splits = load_splits(args.data)
-    args.out.mkdir(parents=True, exist_ok=True)
+    print("training data and licences:")
+    for src in SOURCES:
+        print(f"  {src}")
+    splits = load_splits(data)
+    out.mkdir(parents=True, exist_ok=True)
+    args = argparse.Namespace(out=out)
     print("training")
     sizes = {
         "language.npz": save(args.out / "language.npz", build_language(splits.hinglish_train_text)),
@@ -452,25 +529,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, size in sizes.items():
         print(f"  wrote {name}: {size / 1e6:.2f} MB")
+    digest = hashlib.sha256()
+    for name in sizes:
+        digest.update((args.out / name).read_bytes())
     manifest = {
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # A content hash, not a date: a rebuild from the same data gives the same id.
+        "model_id": digest.hexdigest()[:16],
         "seed": SEED,
         "files": sizes,
-        "sources": [
-            "airline/tweets_train.csv (CC BY-NC-SA 4.0)",
-            "sentiment/english_tweets (SemEval via XLM-T)",
-            "sentiment/hindi_romanized_tweets (SAIL via XLM-T)",
-            "sentiment/telugu_news (ACTSA, research use)",
-            "twcs/twcs_random5000.csv (CC BY-NC-SA 4.0)",
-            "bitext (CDLA-Sharing 1.0)",
-            "banking77/train.csv (CC BY 4.0)",
-            "clinc150/data_full.json (CC BY 3.0)",
-            "wordfreq word lists (CC BY-SA 4.0)",
-            "src/caredesk/triage/seed_data (hand-written)",
-        ],
+        "sources": SOURCES,
     }
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    print(f"built in {time.perf_counter() - t0:.0f}s; evaluating on held-out splits")
+    print(f"built model {manifest['model_id']} in {time.perf_counter() - t0:.0f}s")
+    if not evaluate:
+        return 0
+    print("evaluating on held-out splits")
     sys.path.insert(0, str(ROOT / "bench"))
     from triage import evaluate_quality  # bench/triage.py
 

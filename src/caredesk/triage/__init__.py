@@ -1,7 +1,7 @@
 """Triage: language, sentiment, kind, intent, needs-reply and priority for every post.
 
 Pure functions over small model files shipped in ``model_files/`` (numpy only, offline).
-See README.md in this folder for the intent set, the models and their measured quality.
+See docs/triage.md for the output fields, the intent set, training and measured quality.
 
     >>> from caredesk.triage import get_triager, AuthorInfo
     >>> r = get_triager().triage("my order never arrived", AuthorInfo(followers=52_000))

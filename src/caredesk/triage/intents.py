@@ -14,6 +14,7 @@ technical_problem  care         app/site/network/device not working, outage, bug
 delay          care             late or cancelled flights, trains, appointments
 lost_or_damaged    care         lost, stolen, broken or damaged items, luggage, cards
 fraud_security care             unrecognised payments, hacked or compromised accounts
+safety         care             injury, fire, gas leak, food poisoning, dangerous products
 complaint_about_staff care      rude or unhelpful staff, drivers, crew
 complaint      care             general dissatisfaction with the product or service
 contact_request care            wants a human, a phone number, a call back
@@ -42,6 +43,7 @@ INTENT_KINDS: Mapping[str, frozenset[str]] = {
     "delay": frozenset({"care"}),
     "lost_or_damaged": frozenset({"care"}),
     "fraud_security": frozenset({"care"}),
+    "safety": frozenset({"care"}),
     "complaint_about_staff": frozenset({"care"}),
     "complaint": frozenset({"care"}),
     "contact_request": frozenset({"care"}),

@@ -74,6 +74,15 @@ MODEL_GROUPS: Mapping[str, str] = {"Latn": "latn", "Cyrl": "cyrl", "Arab": "arab
 # Letters only Urdu (not Arabic or Persian) uses: a strong, cheap hint inside the Arabic group.
 _URDU_LETTERS = frozenset("ٹڈڑںےۓھ")
 
+# Words that customers of the desk's main languages often write alone, and that the
+# word-list model gives to another language (Malay "tak" = "not"): on posts of up to three
+# words, one of these decides.
+SHORT_POST_WORDS: Mapping[str, str] = {
+    "tak": "da", "tusind": "da", "hej": "da", "mvh": "da",
+    "shukriya": "hi", "dhanyavad": "hi", "dhanyawad": "hi", "bakwas": "hi", "bekar": "hi",
+}  # fmt: skip
+_DESK = frozenset({"en", "da", "hi", "ur", "te"})
+
 _script_cache: dict[str, str | None] = {}
 
 
@@ -105,17 +114,33 @@ def script_counts(text: str) -> dict[str, int]:
     return counts
 
 
-def lang_features(words: tuple[str, ...]) -> list[int]:
-    """Hashes for the language model: whole words and char 1-3-grams of ' word '."""
-    out: list[int] = []
-    for w in words[:64]:
-        out.append(zlib.crc32(("W" + w).encode("utf-8")))
+_word_cache: dict[str, tuple[int, ...]] = {}
+_WORD_CACHE_MAX = 200_000
+
+
+def _word_hashes(w: str) -> tuple[int, ...]:
+    # Memoised per word: hashing every n-gram of every word dominated language time.
+    got = _word_cache.get(w)
+    if got is None:
+        out = [zlib.crc32(("W" + w).encode("utf-8"))]
         padded = " " + w + " "
         for n in (1, 2, 3):
             for i in range(len(padded) - n + 1):
                 gram = padded[i : i + n]
                 if gram != " ":
                     out.append(zlib.crc32(("C" + gram).encode("utf-8")))
+        got = tuple(out)
+        if len(_word_cache) >= _WORD_CACHE_MAX:
+            _word_cache.clear()
+        _word_cache[w] = got
+    return got
+
+
+def lang_features(words: tuple[str, ...]) -> list[int]:
+    """Hashes for the language model: whole words and char 1-3-grams of ' word '."""
+    out: list[int] = []
+    for w in words[:64]:
+        out.extend(_word_hashes(w))
     return out
 
 
@@ -211,11 +236,17 @@ class LanguageIdentifier:
         z = (scores - scores[best]) / temp
         conf = float(1.0 / np.exp(z).sum()) * share
         code = group.langs[best]
+        short = [SHORT_POST_WORDS[w] for w in words if w in SHORT_POST_WORDS]
+        if script == "Latn" and short and len(words) <= 3 and code.split("-")[0] not in _DESK:
+            hit = next(w for w in words if w in SHORT_POST_WORDS)
+            code = "hi-Latn" if short[0] == "hi" else short[0]
+            reasons.append(f"short post: '{hit}' is a common word in '{short[0]}'")
+            conf = max(conf, 0.6)
         romanised = code.endswith("-Latn")
         lang = code.split("-")[0]
         if romanised:
             reasons.append("romanised Hindi/Urdu words in Latin script")
-        else:
+        elif not reasons or not reasons[-1].startswith("short post"):
             runner = group.langs[int(order[1])] if len(order) > 1 else None
             reasons.append(
                 f"{script}-script words read as '{lang}'"

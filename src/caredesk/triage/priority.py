@@ -21,22 +21,29 @@ DEFAULT_URGENT_TERMS: tuple[str, ...] = (
     "attorney", "lawsuit", "sue you", "legal action", "cancel my account",
     "close my account", "cancel my subscription", "fraud", "scam", "scammed", "stolen",
     "hacked", "data breach", "emergency", "urgent", "asap", "unsafe", "dangerous", "injured",
-    "food poisoning", "ombudsman", "trading standards",
+    "food poisoning", "ombudsman", "trading standards", "gas leak", "caught fire", "on fire",
+    "fire hazard", "electric shock", "allergic reaction", "choking", "exploded", "injury",
+    "take you to court", "solicitor", "small claims", "consumer court", "class action",
+    "is down for everyone", "down for everyone",
     # Danish
     "nedbrud", "ude af drift", "advokat", "retssag", "opsige", "opsig", "luk min konto",
-    "svindel", "hacket", "stjålet", "akut", "haster", "farligt",
+    "svindel", "hacket", "stjålet", "akut", "haster", "farligt", "i brand", "gaslæk",
+    "forbrugerklagenævnet",
     # Hindi (Devanagari and romanised)
     "वकील", "कोर्ट", "धोखाधड़ी", "धोखा", "अकाउंट बंद", "तुरंत", "चोरी", "हैक",
     "vakeel", "vakil", "wakeel", "dhokha", "dhokhadhadi", "turant", "account band", "chori",
+    "आग लग", "खतरनाक", "aag lag", "khatarnak", "consumer court",
     # Urdu
-    "وکیل", "عدالت", "دھوکہ", "فراڈ", "اکاؤنٹ بند", "فوری", "چوری", "ہیک",
+    "وکیل", "عدالت", "دھوکہ", "فراڈ", "اکاؤنٹ بند", "فوری", "چوری", "ہیک", "آگ لگ", "خطرناک",
     # Telugu
     "లాయర్", "న్యాయవాది", "కోర్టు", "మోసం", "వెంటనే", "అత్యవసరం", "దొంగిలించ", "హ్యాక్",
+    "మంటలు", "ప్రమాదకరం",
 )  # fmt: skip
 
 _INT_FIELDS = {
     "high_reach_followers", "very_high_reach_followers", "negative_points",
-    "strong_negative_points", "urgent_term_points", "reach_points", "very_high_reach_points",
+    "strong_negative_points", "urgent_term_points", "safety_points", "reach_points",
+    "very_high_reach_points",
     "verified_points", "vip_points", "waiting_high_points", "waiting_urgent_points",
     "high_points", "urgent_points",
 }  # fmt: skip
@@ -55,12 +62,14 @@ class PriorityRules:
     waiting_minutes_urgent: float = 240
     negative_points: int = 1
     strong_negative_score: float = -0.6
-    strong_negative_points: int = 1
+    # Strongly negative plus any reach (10k+ followers, verified) or a VIP reaches urgent.
+    strong_negative_points: int = 2
     urgent_term_points: int = 4
+    safety_points: int = 4  # the intent model read a safety issue (injury, fire, poisoning)
     reach_points: int = 1
     very_high_reach_points: int = 2
     verified_points: int = 1
-    vip_points: int = 2
+    vip_points: int = 3  # a VIP is high at once and urgent with any negative sign
     waiting_high_points: int = 2
     waiting_urgent_points: int = 4
     high_points: int = 2
@@ -210,6 +219,7 @@ class PriorityDecision:
 def decide_priority(
     *,
     kind: str,
+    intent: str = "other",
     sentiment: str,
     sentiment_score: float,
     needs_reply: bool,
@@ -230,6 +240,9 @@ def decide_priority(
         if sentiment_score <= rules.strong_negative_score and rules.strong_negative_points:
             points += rules.strong_negative_points
             why.append("strongly negative")
+    if intent == "safety" and rules.safety_points:
+        points += rules.safety_points
+        why.append("safety issue")
     terms = find_urgent_terms(text_lower, rules.urgent_terms)
     for t in terms[:3]:
         why.append(f"urgency word '{t}'")

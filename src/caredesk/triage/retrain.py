@@ -22,7 +22,7 @@ import numpy as np
 
 from caredesk.triage.adjustment import HEAD_FIELDS, OVERRIDE_FIELDS, Adjustment
 from caredesk.triage.heads import HeadDelta, ScoredHead
-from caredesk.triage.intents import INTENTS, KINDS, SENTIMENTS
+from caredesk.triage.intents import INTENT_KINDS, INTENTS, KINDS, SENTIMENTS
 from caredesk.triage.text import fingerprint, prepare, word_groups
 from caredesk.triage.triager import Triager, get_triager
 
@@ -156,18 +156,33 @@ def fit_delta(
     return HeadDelta(keys[keep], d[keep], b)
 
 
+def implied_kinds(corrections: list[Correction]) -> list[Correction]:
+    """Kind labels implied by intent corrections ("delivery" can only be care), for texts
+    whose kind the agents did not correct themselves: otherwise a post the kind model calls
+    noise could never show the corrected intent."""
+    explicit = {fingerprint(c.text) for c in corrections if c.field == "kind"}
+    out: list[Correction] = []
+    for c in corrections:
+        kinds = INTENT_KINDS.get(c.label, frozenset()) if c.field == "intent" else frozenset()
+        if len(kinds) == 1 and fingerprint(c.text) not in explicit:
+            out.append(Correction(c.text, "kind", next(iter(kinds)), c.language))
+    return out
+
+
 def build_adjustment(base: Triager, corrections: list[Correction]) -> Adjustment:
     deltas: dict[str, HeadDelta] = {}
     classes: dict[str, tuple[str, ...]] = {}
+    implied = implied_kinds(corrections)
+    learned = corrections + implied
     for name in HEAD_FIELDS:
-        sel = [c for c in corrections if c.field == name]
+        sel = [c for c in learned if c.field == name]
         if not sel:
             continue
         sh: ScoredHead = getattr(base, name)
         deltas[name] = fit_delta(sh, [c.text for c in sel], [c.label for c in sel])
         classes[name] = sh.head.classes
     overrides: dict[str, dict[str, str]] = {}
-    for c in corrections:  # later corrections win
+    for c in implied + corrections:  # the agents' own and later corrections win
         key = fingerprint(c.text)
         if key:
             overrides.setdefault(key, {})[c.field] = c.label

@@ -144,12 +144,35 @@ def feature_hashes(p: Prepared, *, chars: bool = True) -> list[int]:
     return [_h(f) for f in feature_strings(p, chars=chars)]
 
 
+# Letter 3-gram hashes per token, memoised: words repeat across posts (Zipf), and hashing
+# every 3-gram of every word was the largest cost of a triage. Bounded; cleared when full.
+_char_cache: dict[str, tuple[int, ...]] = {}
+_CHAR_CACHE_MAX = 200_000
+
+
+def _char_hashes(t: str) -> tuple[int, ...]:
+    got = _char_cache.get(t)
+    if got is None:
+        padded = " " + t + " "
+        got = tuple(_h("c:" + padded[i : i + 3]) for i in range(len(padded) - 2))
+        if len(_char_cache) >= _CHAR_CACHE_MAX:
+            _char_cache.clear()
+        _char_cache[t] = got
+    return got
+
+
 def word_groups(p: Prepared) -> tuple[list[int], list[int]]:
-    """Hashes split into (word-level, char-level) groups so heads can pick what they use."""
-    word_level: list[int] = []
+    """Hashes split into (word-level, char-level) groups so heads can pick what they use.
+
+    The same multiset of hashes as ``feature_strings(p)`` (the char-level part memoised)."""
+    word_level = [_h(f) for f in feature_strings(p, chars=False)]
     char_level: list[int] = []
-    for f in feature_strings(p):
-        (char_level if f[0] == "c" else word_level).append(_h(f))
+    for tok in p.tokens:
+        if tok[0] in "!?":
+            continue
+        t = _DIGITS.sub("0", tok)
+        if len(t) > 2:
+            char_level.extend(_char_hashes(t))
     return word_level, char_level
 
 

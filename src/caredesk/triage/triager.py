@@ -17,7 +17,7 @@ from caredesk.triage.adjustment import Adjustment
 from caredesk.triage.heads import F32, LinearHead, ScoredHead, load_npz, read_manifest, softmax
 from caredesk.triage.intents import INTENT_KINDS
 from caredesk.triage.language import LanguageGuess, LanguageIdentifier
-from caredesk.triage.priority import PriorityRules, decide_priority
+from caredesk.triage.priority import PriorityRules, decide_priority, find_urgent_terms
 from caredesk.triage.text import Prepared, prepare, word_groups
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class Triager:
             ScoredHead(heads["sentiment"]),
             ScoredHead(heads["kind"]),
             ScoredHead(heads["intent"]),
-            model_id=str(manifest.get("built_at", "")),
+            model_id=str(manifest.get("model_id") or manifest.get("built_at", "")),
         )
 
     def with_adjustment(self, blob: bytes | Adjustment | None) -> Triager:
@@ -257,6 +257,15 @@ class Triager:
         kind_conf = float(k_p.max())
         intent, intent_conf = self._intent(kind, i_p)
 
+        if kind == "noise" and intent != "spam":
+            # Safety, legal and outage words are never noise: an agent must see them.
+            found = find_urgent_terms(p.lower, (rules or _DEFAULT_RULES).urgent_terms)
+            if found:
+                kind = "care"
+                kind_conf = float(k_p[k_classes.index("care")]) if "care" in k_classes else 0.0
+                intent, intent_conf = self._intent(kind, i_p)
+                reasons.append(f"urgency word '{found[0]}': kept as care, not noise")
+
         override = self._override(p)
         if override:
             sentiment = override.get("sentiment", sentiment)
@@ -273,6 +282,7 @@ class Triager:
         reasons.append(why_reply)
         decision = decide_priority(
             kind=kind,
+            intent=intent,
             sentiment=sentiment,
             sentiment_score=score,
             needs_reply=needs_reply,

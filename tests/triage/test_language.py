@@ -1,0 +1,65 @@
+"""Language on short posts in the desk's five languages, romanised Hindi/Urdu and others."""
+
+from __future__ import annotations
+
+import pytest
+
+from caredesk.triage import Triager
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("my parcel still hasn't shown up", "en"),
+        ("why is my bill so high this month?", "en"),
+        ("Hvornår kommer min pakke?", "da"),
+        ("tak!", "da"),
+        ("mange tak", "da"),
+        ("tak for hjælpen", "da"),
+        ("shukriya", "hi"),
+        ("Jeres app virker ikke igen", "da"),
+        ("मेरा रिफंड कब आएगा?", "hi"),
+        ("बहुत बुरी सर्विस", "hi"),
+        ("میرا ریفنڈ کب آئے گا؟", "ur"),
+        ("بہت بری سروس ہے", "ur"),
+        ("నా ఆర్డర్ ఇంకా రాలేదు", "te"),
+        ("చాలా బాగుంది", "te"),
+    ],
+)
+def test_short_posts_in_the_five_desk_languages(triager: Triager, text: str, lang: str) -> None:
+    assert triager.triage(text).language == lang
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mera order abhi tak nahi aaya",
+        "bhai mera paisa wapas kab milega",
+        "yeh app kaam nahi kar raha",
+    ],
+)
+def test_romanised_hindi_urdu_is_not_called_english(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    assert r.language == "hi"
+    assert r.script == "Latn"
+    assert any("romanised" in why for why in r.reasons)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("¿Dónde está mi pedido? Llevo dos semanas esperando", "es"),
+        ("Meine Bestellung ist immer noch nicht angekommen", "de"),
+        ("Ma commande n'est toujours pas arrivée", "fr"),
+        ("Мой заказ до сих пор не пришёл", "ru"),
+        ("طلبي لم يصل بعد", "ar"),
+    ],
+)
+def test_many_more_languages_are_recognised(triager: Triager, text: str, lang: str) -> None:
+    assert triager.triage(text).language == lang
+
+
+def test_mixed_scripts_are_judged_by_the_main_one_with_a_reason(triager: Triager) -> None:
+    r = triager.triage("मेरा order अभी तक नहीं आया, बहुत देर हो गई")
+    assert r.language == "hi"
+    assert any("mixed scripts" in why for why in r.reasons)
