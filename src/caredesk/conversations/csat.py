@@ -73,6 +73,35 @@ TEXTS: dict[str, CsatText] = {
 }
 
 
+INVITATIONS = {
+    "en": "How did we do? One question, one click: {url}",
+    "da": "Hvordan klarede vi det? Ét spørgsmål, ét klik: {url}",
+    "hi": "हमने कैसा किया? एक सवाल, एक क्लिक: {url}",
+    "ur": "ہم نے کیسا کیا؟ ایک سوال، ایک کلک: {url}",
+    "te": "మేము ఎలా చేశాము? ఒక ప్రశ్న, ఒక క్లిక్: {url}",
+}
+# How the link reaches the customer per channel (workspace setting ``csat_delivery`` overrides):
+# a private message on public social networks, a reply where the thread is already private.
+DEFAULT_DELIVERY = {"x": "dm", "mastodon": "dm", "facebook": "dm", "instagram": "dm"}
+
+
+def survey_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/csat/{token}"
+
+
+def invitation(session: Session, survey: CsatResponse, base_url: str) -> tuple[str, str]:
+    """(text in the customer's language, delivery: "dm" | "reply" | "off") for the replies
+    stage's ``replies.send_csat`` job."""
+    conversation = session.get_one(Conversation, survey.conversation_id)
+    workspace = session.get_one(Workspace, conversation.workspace_id)
+    lang = survey_language(session, conversation)
+    settings = (workspace.settings or {}).get("csat_delivery") or {}
+    how = settings.get(survey.channel) if isinstance(settings, dict) else None
+    if how not in ("dm", "reply", "off"):
+        how = "reply" if conversation.is_private else DEFAULT_DELIVERY.get(survey.channel, "reply")
+    return INVITATIONS[lang].format(url=survey_url(base_url, survey.token)), str(how)
+
+
 @dataclass(frozen=True)
 class CsatQuestion:
     token: str

@@ -153,7 +153,7 @@ def do_mark_missed_follow_ups(session: Session, clock: Clock, *, limit: int = 50
         .where(FollowUp.status == "scheduled", FollowUp.due_at <= now)
         .order_by(FollowUp.due_at)
         .limit(limit)
-    ).tuples()
+    )
     marked = 0
     for follow_up, workspace in list(candidates):
         if follow_up.due_at + grace(workspace) > now:

@@ -229,4 +229,4 @@ def search_resolutions(
     stmt = stmt.order_by(Resolution.created_at.desc(), Resolution.id.desc()).limit(
         max(1, min(limit, 200))
     )
-    return [ResolutionHit(r, ref) for r, ref in session.execute(stmt).tuples()]
+    return [ResolutionHit(r, ref) for r, ref in session.execute(stmt)]

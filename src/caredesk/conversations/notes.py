@@ -201,7 +201,7 @@ def timeline(session: Session, conversation_id: int, *, limit: int = 1000) -> li
         .where(Event.conversation_id == conversation_id)
         .order_by(Event.occurred_at, Event.id)
         .limit(max(1, min(limit, 5000)))
-    ).tuples()
+    )
     return [
         TimelineEntry(
             e.id, e.occurred_at, e.name, e.actor_kind, e.actor_agent_id, name, dict(e.payload)

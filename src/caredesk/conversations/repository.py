@@ -126,10 +126,11 @@ def latest_unresolved_for_customer(
     *,
     channel: str | None = None,
 ) -> Conversation | None:
+    # Solved still waits for the customer's confirmation (S20): writing again reopens it.
     stmt = select(Conversation).where(
         Conversation.workspace_id == workspace_id,
         Conversation.customer_id == customer_id,
-        Conversation.status.in_(OPEN_STATUSES),
+        Conversation.status.in_((*OPEN_STATUSES, "solved")),
         Conversation.last_message_at >= since,
     )
     if channel is not None:

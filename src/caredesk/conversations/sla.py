@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from caredesk.conversations.marks import claim_mark
+from caredesk.conversations.marks import claim_marks
 from caredesk.events import E, record
 from caredesk.kit.business_hours import BusinessHours
 from caredesk.kit.clock import Clock, ensure_utc
@@ -401,11 +401,13 @@ def do_fire_due(
     now = clock.now()
     fired_now: list[Firing] = []
     keys = list((conversation.sla_state or {}).get("fired", []))
+    # One insert claims every firing of this row; a key another sweeper already holds is
+    # remembered as fired but stays quiet.
+    won = claim_marks(session, conversation.id, [f"sla:{f.key}" for f in ev.firings], now)
     for firing in ev.firings:
-        if not claim_mark(session, conversation.id, f"sla:{firing.key}", now):
-            keys.append(firing.key)  # another sweeper fired it; remember, stay quiet
-            continue
         keys.append(firing.key)
+        if f"sla:{firing.key}"[:160] not in won:
+            continue
         fired_now.append(firing)
         common: dict[str, Any] = {
             "workspace_id": conversation.workspace_id,
@@ -446,3 +448,20 @@ def time_left(conversation: Conversation, now: datetime) -> float | None:
     if conversation.sla_due_at is None:
         return None
     return (conversation.sla_due_at - now).total_seconds()
+
+
+_FACT_COLUMNS = ("first_response_at", "last_outbound_at", "acknowledged_at", "status")
+
+
+@event.listens_for(Session, "before_flush")
+def _refresh_after_fact_change(session: Session, _ctx: object, _instances: object) -> None:
+    """A response written by another stage (replies) changes the facts the clocks read, but
+    not ``sla_due_at``/``timer_due_at``; re-derive them at flush so a queue sorted by time left
+    never shows an answered conversation as about to breach. ``updated_at`` is the writer's
+    clock reading."""
+    for obj in session.dirty:
+        if not isinstance(obj, Conversation) or not (obj.sla_state or {}).get("clocks"):
+            continue
+        attrs = inspect(obj).attrs
+        if any(attrs[name].history.has_changes() for name in _FACT_COLUMNS):
+            refresh_timer(obj, obj.updated_at)

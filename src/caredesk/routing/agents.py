@@ -56,6 +56,17 @@ def problems(
     return out
 
 
+def _fits(agent: AgentView, language: str | None, channel: str | None) -> bool:
+    """Same test as ``not problems(...)``, without formatting the reasons."""
+    return (
+        agent.active
+        and agent.presence == "online"
+        and (not language or not agent.languages or language in agent.languages)
+        and (not channel or not agent.channels or channel in agent.channels)
+        and agent.open_count < agent.capacity
+    )
+
+
 def _pick(pool: Sequence[AgentView], a: AssignInput) -> AgentView:
     if a.strategy == "round_robin":
         ordered = sorted(pool, key=lambda x: x.id)
@@ -80,6 +91,9 @@ def choose_agent(a: AssignInput, agents: Sequence[AgentView]) -> AgentDecision:
     backups: list[AgentView] = []
     for agent in agents:
         if not agent.member or agent.id in a.exclude:
+            continue
+        if _fits(agent, a.language, a.channel):  # the common case, without building reasons
+            (backups if agent.backup else regular).append(agent)
             continue
         why_not = problems(agent, a.language, a.channel)
         if why_not:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from caredesk.models import (
     Membership,
     Message,
     RoutingRule,
+    SlaPolicy,
     Team,
     TeamMember,
 )
@@ -72,7 +73,7 @@ def open_counts(session: Session, agent_ids: Sequence[int]) -> dict[int, int]:
             Conversation.status.in_(LOAD_STATUSES),
         )
         .group_by(Conversation.assignee_id)
-    ).tuples()
+    )
     return {int(a): int(n) for a, n in rows if a is not None}
 
 
@@ -101,7 +102,7 @@ def team_agent_views(
             .join(TeamMember, TeamMember.agent_id == Agent.id)
             .where(TeamMember.team_id == team_id)
             .order_by(Agent.id)
-        ).tuples()
+        )
     )
     members = {a.id for a, _ in rows}
     extra = [i for i in also if i not in members]
@@ -240,3 +241,40 @@ def due_timer_ids(
         # Several sweepers on PostgreSQL split the work instead of queueing on row locks.
         stmt = stmt.with_for_update(skip_locked=True)
     return list(session.execute(stmt).scalars())
+
+
+def conversations_by_ids(session: Session, ids: Sequence[int]) -> list[Conversation]:
+    """Rows for ``ids``, in the given order (one query)."""
+    if not ids:
+        return []
+    rows = {
+        c.id: c
+        for c in session.execute(select(Conversation).where(Conversation.id.in_(list(ids))))
+        .scalars()
+        .all()
+    }
+    return [rows[i] for i in ids if i in rows]
+
+
+def rules_of(session: Session, workspace_id: int) -> list[RoutingRule]:
+    return list(
+        session.execute(
+            select(RoutingRule)
+            .where(RoutingRule.workspace_id == workspace_id)
+            .order_by(RoutingRule.position, RoutingRule.id)
+        ).scalars()
+    )
+
+
+def policies_of(session: Session, workspace_id: int) -> list[SlaPolicy]:
+    return list(
+        session.execute(
+            select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id).order_by(SlaPolicy.id)
+        ).scalars()
+    )
+
+
+def teams_by_ids(session: Session, ids: Collection[int]) -> list[Team]:
+    if not ids:
+        return []
+    return list(session.execute(select(Team).where(Team.id.in_(list(ids)))).scalars())

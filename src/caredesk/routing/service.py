@@ -8,7 +8,7 @@ matches no row and it gets a Conflict (a worker just moves on).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,7 +21,7 @@ from caredesk.kit.clock import Clock
 from caredesk.kit.errors import Conflict, NotFound, ValidationFailed
 from caredesk.models import Agent, Conversation, Membership, Team
 from caredesk.routing import repository as repo
-from caredesk.routing.agents import AssignInput, choose_agent, problems
+from caredesk.routing.agents import AgentView, AssignInput, choose_agent, problems
 from caredesk.routing.teams import RouteInput, TeamDecision, route
 
 _ASSIGNABLE = ("new", "acknowledged", "gathering_info", "in_progress", "pending", "snoozed")
@@ -137,15 +137,26 @@ def do_auto_assign(
     *,
     exclude: Collection[int] = (),
     record_queue: bool = False,
+    loads: dict[int, list[AgentView]] | None = None,
 ) -> int | None:
-    """Give the conversation to the best available agent of its team, or leave it queued."""
+    """Give the conversation to the best available agent of its team, or leave it queued.
+
+    ``loads`` (team id -> agent views) lets a batch (draining a queue) read the team's agents
+    and their open counts once and keep them current in memory instead of re-counting every
+    open conversation of the team for each assignment."""
     if conversation.team_id is None:
         return None
     team = session.get(Team, conversation.team_id)
     if team is None or team.deleted_at is not None:
         return None
     sticky = repo.previous_owner(session, conversation)
-    agents = repo.team_agent_views(session, team.id, also=[sticky] if sticky else [])
+    cached = loads.get(team.id) if loads is not None else None
+    if cached is None or (sticky is not None and all(a.id != sticky for a in cached)):
+        agents = repo.team_agent_views(session, team.id, also=[sticky] if sticky else [])
+        if loads is not None:
+            loads[team.id] = agents
+    else:
+        agents = cached
     decision = choose_agent(
         AssignInput(
             language=conversation.language,
@@ -173,6 +184,11 @@ def do_auto_assign(
         _set_owner(session, conversation, decision.agent_id)
     except Conflict:
         return None  # another worker got there first; its owner stands
+    if loads is not None and team.id in loads:
+        loads[team.id] = [
+            replace(a, open_count=a.open_count + 1) if a.id == decision.agent_id else a
+            for a in loads[team.id]
+        ]
     if team.assignment_strategy == "round_robin":
         team.rr_last_agent_id = decision.agent_id
     record(
@@ -326,7 +342,14 @@ def supervisors_of(session: Session, workspace_id: int) -> list[int]:
     )
 
 
-def do_escalate(session: Session, clock: Clock, conversation: Conversation, *, target: str) -> str:
+def do_escalate(
+    session: Session,
+    clock: Clock,
+    conversation: Conversation,
+    *,
+    target: str,
+    supervisors: dict[int, list[int]] | None = None,
+) -> str:
     """The owner missed an SLA: reassign or flag the supervisors, per the team's policy."""
     owner = conversation.assignee_id
     if owner is None:
@@ -345,7 +368,14 @@ def do_escalate(session: Session, clock: Clock, conversation: Conversation, *, t
             payload["note"] = "nobody else available; flagged to the supervisors instead"
     if outcome == "flagged":
         conversation.escalated_at = now
-        payload["supervisor_ids"] = supervisors_of(session, conversation.workspace_id)
+        # A sweep pass shares ``supervisors`` (workspace -> ids) instead of asking per row.
+        ws_id = conversation.workspace_id
+        if supervisors is None:
+            payload["supervisor_ids"] = supervisors_of(session, ws_id)
+        else:
+            if ws_id not in supervisors:
+                supervisors[ws_id] = supervisors_of(session, ws_id)
+            payload["supervisor_ids"] = supervisors[ws_id]
     payload["outcome"] = outcome
     record(
         session,
@@ -360,9 +390,16 @@ def do_escalate(session: Session, clock: Clock, conversation: Conversation, *, t
 
 def do_drain_queue(session: Session, clock: Clock, team_id: int, *, limit: int = 50) -> int:
     """Hand waiting conversations of a team to agents who now have room (came online, freed
-    capacity), most urgent first."""
+    capacity), nearest SLA due time first. Loads are read once for the batch."""
     assigned = 0
-    for conversation in repo.waiting_in_queue(session, team_id, limit):
-        if do_auto_assign(session, clock, conversation) is not None:
-            assigned += 1
+    loads: dict[int, list[AgentView]] = {}
+    # Holding the team keeps it in the (weak) identity map: no reload per conversation.
+    team = session.get(Team, team_id)
+    if team is None or team.deleted_at is not None:
+        return 0
+    with session.no_autoflush:  # events go out in one flush, not before every lookup
+        for conversation in repo.waiting_in_queue(session, team_id, limit):
+            if do_auto_assign(session, clock, conversation, loads=loads) is not None:
+                assigned += 1
+    session.flush()
     return assigned

@@ -1,0 +1,78 @@
+"""``caredesk routing``: run the conversation timer sweep (SLA events, auto-acks, snooze
+wake-ups, escalations) once or in a tight loop, and show a team's queue by time left."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Routing and SLA timers: sweep once or continuously, show queues.")
+
+
+def _rt() -> Any:
+    from caredesk.kit.runtime import get_runtime
+
+    return get_runtime()
+
+
+@app.command()
+def sweep(
+    loop: Annotated[bool, typer.Option(help="Keep sweeping until interrupted.")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, max=60.0, help="Seconds between passes with --loop.")
+    ] = 0.5,
+) -> None:
+    """One pass of every conversation sweep (prints a JSON line). With --loop it repeats every
+    INTERVAL seconds: the per-minute periodic job is the fallback, this keeps breach events
+    within about a second of their due time."""
+    from caredesk.tasks import sweep_conversation_timers
+
+    while True:
+        totals = sweep_conversation_timers()
+        if not loop:
+            typer.echo(json.dumps(totals))
+            return
+        if any(v for v in totals.values()):
+            typer.echo(json.dumps(totals))
+        time.sleep(interval)
+
+
+@app.command()
+def queue(
+    workspace: Annotated[str, typer.Argument(help="Workspace name or slug.")],
+    team: Annotated[str | None, typer.Option(help="Team name (default: all teams).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """Open conversations, nearest SLA due time first, with the time left."""
+    from sqlalchemy import select
+
+    from caredesk.conversations import repository as conv_repo
+    from caredesk.conversations import sla
+    from caredesk.models import Team
+    from caredesk.routing import repository as repo
+
+    rt = _rt()
+    with rt.sessions() as session:
+        ws = conv_repo.workspace_by_name(session, workspace) or conv_repo.workspace_by_slug(
+            session, workspace
+        )
+        if ws is None:
+            typer.secho(f"error: no workspace {workspace!r}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+        team_id = None
+        if team is not None:
+            team_id = session.execute(
+                select(Team.id).where(Team.workspace_id == ws.id, Team.name == team)
+            ).scalar_one_or_none()
+            if team_id is None:
+                typer.secho(f"error: no team {team!r} in {ws.name}", fg=typer.colors.RED, err=True)
+                raise typer.Exit(1)
+        now = rt.clock.now()
+        for c in repo.queue(session, [ws.id], team_id=team_id, limit=limit):
+            left = sla.time_left(c, now)
+            shown = "-" if left is None else f"{left / 60:+.0f} min"
+            owner = c.assignee_id if c.assignee_id is not None else "queue"
+            typer.echo(f"{c.reference:<12} {c.status:<15} {c.priority:<7} {shown:>10}  {owner}")

@@ -1,0 +1,52 @@
+"""The public one-question satisfaction page (S25): GET shows it in the customer's language,
+POST records 1-5 plus a comment. No sign-in: the unguessable token is the key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from caredesk.conversations.csat import csat_question, do_answer_csat
+from caredesk.httpkit.deps import db
+from caredesk.kit.db import unit_of_work
+from caredesk.kit.errors import CaredeskError, NotFound
+from caredesk.kit.runtime import Runtime
+from caredesk.web.render import page
+
+router = APIRouter(tags=["csat"])
+
+
+def _not_found() -> HTMLResponse:
+    return HTMLResponse("<!doctype html><title>Not found</title><p>Survey not found.</p>", 404)
+
+
+@router.get("/csat/{token}", response_class=HTMLResponse)
+def show_survey(token: str, request: Request, session: Session = Depends(db)) -> Response:
+    try:
+        q = csat_question(session, token)
+    except NotFound:
+        return _not_found()
+    return page(request, "csat.html", {"q": q, "error": None, "score": None, "comment": ""})
+
+
+@router.post("/csat/{token}", response_class=HTMLResponse)
+def answer_survey(
+    token: str,
+    request: Request,
+    score: str = Form(""),
+    comment: str = Form("", max_length=4000),
+) -> Response:
+    rt: Runtime = request.app.state.runtime
+    value = int(score) if score.strip().isdigit() else -1
+    try:
+        with unit_of_work(rt.sessions) as session:
+            do_answer_csat(session, rt.clock, token, value, comment)
+    except NotFound:
+        return _not_found()
+    except CaredeskError as exc:
+        with rt.sessions() as session:
+            q = csat_question(session, token)
+            ctx = {"q": q, "error": exc.message, "score": value, "comment": comment}
+            return page(request, "csat.html", ctx, status_code=exc.status_code)
+    return RedirectResponse(f"/csat/{token}", status_code=303)
