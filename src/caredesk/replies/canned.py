@@ -295,17 +295,16 @@ def render_context(session: Session, conversation: Conversation, agent: Agent) -
     )
 
 
-def do_insert_canned(
+def render_canned(
     session: Session,
-    clock: Clock,
     conversation: Conversation,
     agent: Agent,
     canned: CannedResponse,
     *,
     language: str | None = None,
-    count_usage: bool = True,
 ) -> Inserted:
-    """Render a canned response for this conversation, in the customer's language if we can."""
+    """Fill a canned response in for this conversation, in the customer's language if it has one.
+    Read-only: previews and suggestions use it without counting a use."""
     if canned.workspace_id != conversation.workspace_id:
         raise NotFound("canned response not found")
     variants = variants_of(session, [canned.id])[canned.id]
@@ -318,6 +317,22 @@ def do_insert_canned(
         text = render(variants[chosen], render_context(session, conversation, agent))
     except RenderFailed as exc:
         raise ValidationFailed(f"{canned.shortcut} ({chosen}) cannot be filled in: {exc}") from exc
+    return Inserted(canned.id, canned.shortcut, text, chosen, wanted, warnings)
+
+
+def do_insert_canned(
+    session: Session,
+    clock: Clock,
+    conversation: Conversation,
+    agent: Agent,
+    canned: CannedResponse,
+    *,
+    language: str | None = None,
+    count_usage: bool = True,
+) -> Inserted:
+    """Render a canned response for the composer and count the use (usage shows which work)."""
+    inserted = render_canned(session, conversation, agent, canned, language=language)
+    chosen, warnings = inserted.language, inserted.warnings
     if count_usage:
         session.execute(
             update(CannedResponse)
@@ -337,7 +352,7 @@ def do_insert_canned(
             payload={"canned_id": canned.id, "language": chosen, "fell_back": bool(warnings)},
             live=False,
         )
-    return Inserted(canned.id, canned.shortcut, text, chosen, wanted, warnings)
+    return inserted
 
 
 # --------------------------------------------------------------------------- starter set

@@ -4,7 +4,8 @@ Three short transactions: claim the row (queued -> sending), call the network wi
 transaction open, record the result. If the process dies between the network accepting the
 reply and our record, the row stays ``sending``; the next attempt first asks the adapter whether
 the reply with this idempotency key already exists (``find_sent``) and only then re-sends, with
-the same key, which networks that support idempotency keys deduplicate.
+the same key, which networks that support idempotency keys deduplicate. A network that offers
+neither gets no blind second attempt: the reply is marked failed with an explanation instead.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ from caredesk.replies import repository as repo
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
+# Networks that drop a second post with the same Idempotency-Key (so a resend is safe).
+DEDUPING_NETWORKS = frozenset({"mastodon"})
+INTERRUPTED = (
+    "sending was interrupted and {channel} cannot tell us whether the reply arrived; "
+    "check the thread on the network, then retry if it is not there"
+)
 SEND_LEASE_SECONDS = 120
 
 
@@ -79,22 +86,33 @@ def deliver(sessions: sessionmaker[Session], clock: Clock, item_id: int) -> str:
             return item.state
         now = clock.now()
         was_sending = item.state == "sending"
-        if was_sending and item.next_attempt_at > now:
-            # Another worker holds the lease; the sweeper comes back after it expires.
+        if item.next_attempt_at > now:
+            # Another worker holds the lease, or a back-off (rate limit) has not run out yet;
+            # the sweeper comes back when it is due.
+            return "in_flight" if was_sending else "waiting"
+        # Compare-and-set on (state, attempts): of two workers that read the same row (SQLite
+        # has no SKIP LOCKED), only one wins the claim.
+        if not repo.claim(session, item, now + timedelta(seconds=SEND_LEASE_SECONDS)):
             return "in_flight"
-        item.state = "sending"
-        item.next_attempt_at = now + timedelta(seconds=SEND_LEASE_SECONDS)
-        item.attempts += 1
-        attempts = item.attempts
+        attempts = item.attempts + 1
         reply = _reply_of(item)
         channel = item.channel
         config: Mapping[str, Any] = _account_config(session, item.channel_account_id)
 
     # An account may deliver through another plug-in (the sandbox for demo accounts).
-    adapter = get_adapter(str(config.get("delivery_adapter") or channel))
+    kind = str(config.get("delivery_adapter") or channel)
+    adapter = get_adapter(kind)
+    finder = getattr(adapter, "find_sent", None)
+    dedupes = kind in DEDUPING_NETWORKS or bool(getattr(adapter, "dedupes_by_key", False))
+    if was_sending and finder is None and not dedupes:
+        # A worker died mid-send and this network can neither be asked nor dedupes: sending
+        # again could post twice, so the agent decides (the thread shows whether it arrived).
+        _record_failure(
+            sessions, clock, item_id, INTERRUPTED.format(channel=channel), permanent=True, delay=0
+        )
+        return "failed"
     try:
         result: SendResult | None = None
-        finder = getattr(adapter, "find_sent", None)
         if was_sending and finder is not None:
             result = finder(reply, config)
         if result is None:

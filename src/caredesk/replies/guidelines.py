@@ -43,24 +43,27 @@ def _x_length() -> tuple[Callable[[str], int], int]:
     return x_weighted_length, X_MAX_WEIGHTED_LENGTH
 
 
-# Networks that count text their own way. The X plug-in owns the counting rules; we only look
-# them up (the adapter interface has no text_length() yet — see the report to the lead).
+# Networks that count text their own way, for plug-ins that do not offer ``text_length`` yet.
 _MEASURES: dict[str, Callable[[], tuple[Callable[[str], int], int]]] = {"x": _x_length}
 
 
 def channel_measure(channel: str, *, private: bool) -> tuple[Callable[[str], int], int | None]:
-    """How a network counts a post and its hard limit for public posts (None: no limit)."""
+    """How a network counts a post and its hard limit for public posts (None: no limit).
+    The channel plug-in's own ``text_length`` wins when it has one."""
     if private:
         return len, MAX_REPLY_CHARS
-    if channel in _MEASURES:
-        fn, limit = _MEASURES[channel]()
-        return fn, limit
     try:
         adapter: Any = get_adapter(channel)
     except CaredeskError:
-        return len, None
+        adapter = None
     measure = getattr(adapter, "text_length", None)
-    return (measure if callable(measure) else len), adapter.max_text_length
+    limit = getattr(adapter, "max_text_length", None)
+    if callable(measure):
+        return measure, limit
+    if channel in _MEASURES:
+        fn, fallback_limit = _MEASURES[channel]()
+        return fn, limit or fallback_limit
+    return len, limit
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,9 @@ def validate_outgoing(text: str, channel: str, *, private: bool) -> list[Problem
     if limit is not None:
         length = measure(text)
         if length > limit:
-            how = " as the network counts it (links count as 23)" if measure is not len else ""
+            how = f" as {channel} counts them" if measure is not len else ""
+            if how and channel == "x" and ("http" in text or "www." in text):
+                how += " (each link counts as 23)"
             problems.append(
                 Problem(
                     "too_long", f"{length} characters{how}; {channel} allows {limit}", None, "error"

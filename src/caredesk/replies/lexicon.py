@@ -84,8 +84,9 @@ def build_index() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
             words.setdefault(_fold(token), concept)
     for concept, phrases in PHRASES.items():
         for phrase in phrases:
-            a, b = phrase.split()
-            pairs[(_fold(a), _fold(b))] = concept
+            parts = phrase.split()
+            if len(parts) == 2:  # only adjacent word pairs are matched
+                pairs[(_fold(parts[0]), _fold(parts[1]))] = concept
     return words, pairs
 
 
@@ -93,9 +94,28 @@ def build_index() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
 PHRASES: dict[str, tuple[str, ...]] = {
     "refund": ("money back", "pengene tilbage", "penge tilbage", "पैसे वापस", "paise wapas",
                "رقم واپس", "پیسے واپس", "డబ్బు వాపసు"),
-    "broken": ("not working", "virker ikke", "काम नहीं", " ", "کام نہیں"),
+    "broken": ("not working", "virker ikke", "काम नहीं", "పనిచేయడం లేదు", "کام نہیں"),
     "late": ("not arrived", "ikke kommet", "नहीं आया", "nahi aaya", "نہیں آیا", "రాలేదు ఇంకా"),
     "address": ("shipping address",),
     "privacy": ("my data", "personal data"),
     "human": ("real person", "customer service", "kundeservice", "कस्टमर केयर", "کسٹمر کیئر"),
 }  # fmt: skip
+
+# Function words that match everything and explain nothing; left out of single-word features
+# (word pairs keep them, so "not working" / "virker ikke" still count).
+_STOPWORD_TEXT = """
+    a an the and or but if of to in on at for with from by is are was were be been am i you he
+    she it we they me my your our us this that these those do does did have has had not no so as
+    up out what when how why can could will would just get got its im i'm dont don't there here
+    og i på at det er en et den de til af for med som har jeg du vi ikke men så kan der var min
+    mit mine din dit fra om nu her også hvad hvor når skal vil vores jer dig mig os sig have være
+    bare lige hvis eller blive them their all any some about should being
+    आपके आपका आपकी करना कर लिए हमें हमारा मुझे
+    آپ کے کرنا لیے ہمیں مجھے
+    में से है हैं का की के को और पर यह वह भी नहीं तो ही था थी थे हो कि एक मैं आप हम क्या मेरा
+    मेरी मेरे
+    میں سے ہے ہیں کا کی کے کو اور پر یہ وہ بھی نہیں تو ہی تھا تھی تھے ہو کہ ایک آپ ہم کیا میرا
+    میری میرے
+    ఈ ఆ మరియు లో నా మీ నేను మేము ఏమి కూడా ఉంది
+"""
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())

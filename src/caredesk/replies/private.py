@@ -14,6 +14,7 @@ from caredesk.events import E, record
 from caredesk.kit.clock import Clock
 from caredesk.kit.errors import Conflict, ValidationFailed
 from caredesk.models import Agent, Conversation, Customer, Message
+from caredesk.replies import repository as repo
 from caredesk.replies.canned import do_insert_canned, starter_canned
 from caredesk.replies.service import do_send_reply
 
@@ -238,7 +239,10 @@ def do_capture_contact_details(session: Session, clock: Clock, message: Message)
     conversation = session.get(Conversation, message.conversation_id)
     if conversation is None:
         return ContactDetails()
-    if not (message.is_private or conversation.status == "gathering_info"):
+    asked = conversation.status == "gathering_info" or repo.asked_for_contact_details(
+        session, conversation.id
+    )
+    if not (message.is_private or asked):
         return ContactDetails()
     details = extract_contact_details(message.text)
     if not details:

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from caredesk.replies.lexicon import build_index
+from caredesk.replies.lexicon import STOPWORDS, build_index
 
 MAX_TEXT_CHARS = 4000
 _URL_RE = re.compile(r"https?://\S+|www\.\S+")
@@ -38,6 +38,11 @@ _DROP_MARKS = re.compile(r"[\u093c\u064b-\u065f\u0670\u200c\u200d]")
 
 
 @lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return frozenset(_norm_word(w) for w in STOPWORDS)
+
+
+@lru_cache(maxsize=1)
 def _lexicon() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     words, pairs = build_index()
     return {_norm_word(w): c for w, c in words.items()}, {
@@ -45,6 +50,7 @@ def _lexicon() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     }
 
 
+@lru_cache(maxsize=200_000)
 def _norm_word(word: str) -> str:
     return _DROP_MARKS.sub("", word.casefold().translate(_ARABIC_FOLD))
 
@@ -68,8 +74,10 @@ def features(text: str) -> dict[str, float]:
     words = tokens(text)
     feats: defaultdict[str, float] = defaultdict(float)
     single, pairs = _lexicon()
+    stop = _stopwords()
     for i, w in enumerate(words):
-        feats[w] += 1.0
+        if w not in stop:
+            feats[w] += 1.0
         if len(w) >= 6 and w.isascii() and w.isalpha():
             feats["~" + w[:5]] += 0.5
         concept = single.get(w)
@@ -174,7 +182,8 @@ def word_set(text: str) -> frozenset[str]:
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 1.0
-    return len(a & b) / len(a | b)
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,12 @@ def rank_by_consensus(
     heads: list[frozenset[str]] = []
     for hit in hits:
         words = reply_words[hit.doc]
+        n = len(words)
         for g, head in enumerate(heads):
+            # Jaccard <= smaller/larger size: most pairs are ruled out without a set operation.
+            m = len(head)
+            if min(n, m) < same_answer * max(n, m):
+                continue
             if jaccard(words, head) >= same_answer:
                 groups[g].append(hit)
                 break

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from caredesk.conversations import autoack, csat
 from caredesk.conversations import repository as conv_repo
 from caredesk.events import E, record
 from caredesk.kit.clock import Clock
 from caredesk.kit.errors import Conflict, ValidationFailed
 from caredesk.kit.ids import stable_key
 from caredesk.kit.jobs import enqueue_after_commit
-from caredesk.models import Agent, Conversation, Message, OutboxItem
+from caredesk.models import Agent, Conversation, CsatResponse, Message, OutboxItem
 from caredesk.replies import repository as repo
 from caredesk.replies.guidelines import validate_outgoing
 from caredesk.replies.problems import ProblemsFound
@@ -85,8 +86,12 @@ def do_send_reply(
     private: bool = False,
     client_key: str | None = None,
     auto_ack: bool = False,
+    notice: bool = False,
 ) -> Message:
-    """Queue a reply. ``client_key`` (from the composer) makes a double-click send once."""
+    """Queue a reply. ``client_key`` (from the composer) makes a double-click send once.
+
+    ``notice`` is a system message that is not an answer (the satisfaction survey link): it may
+    go out on a closed conversation and never counts as a response."""
     text = text.strip()
     if not text:
         raise ValidationFailed("reply text is empty")
@@ -96,7 +101,7 @@ def do_send_reply(
     hard = validate_outgoing(text, conversation.channel, private=private or conversation.is_private)
     if hard:
         raise ProblemsFound(hard[0].message, hard, {"": text})
-    if conversation.status == "closed":
+    if conversation.status == "closed" and not notice:
         raise Conflict("conversation is closed; reopen it before replying")
     key = stable_key("reply", conversation.id, client_key) if client_key else None
     if key is not None:
@@ -158,9 +163,10 @@ def do_send_reply(
     )
     session.add(item)
     session.flush()
-    _mark_response(
-        session, clock, conversation, now, auto=auto_ack, actor_kind="agent", agent_id=agent.id
-    )
+    if not notice:
+        _mark_response(
+            session, clock, conversation, now, auto=auto_ack, actor_kind="agent", agent_id=agent.id
+        )
     record(
         session,
         clock,
@@ -174,7 +180,31 @@ def do_send_reply(
             "outbox_id": item.id,
             "private": message.is_private,
             "auto_ack": auto_ack,
+            "notice": notice,
         },
+    )
+    enqueue_after_commit(session, DELIVER_JOB, item.id)
+    return message
+
+
+def do_retry_delivery(session: Session, clock: Clock, message: Message, agent: Agent) -> Message:
+    """Queue a reply the network refused for good once more, with the same idempotency key (so a
+    network that did take it after all dedupes it)."""
+    item = repo.by_message(session, message.id)
+    if item is None or item.state != "failed":
+        raise Conflict("only a failed reply can be retried")
+    now = clock.now()
+    item.state, item.attempts, item.next_attempt_at, item.last_error = "queued", 0, now, None
+    message.sent_state, message.send_error = "queued", None
+    record(
+        session,
+        clock,
+        workspace_id=message.workspace_id,
+        conversation_id=message.conversation_id,
+        name=E.MESSAGE_QUEUED,
+        actor_kind="agent",
+        actor_agent_id=agent.id,
+        payload={"message_id": message.id, "outbox_id": item.id, "retry": True},
     )
     enqueue_after_commit(session, DELIVER_JOB, item.id)
     return message
@@ -249,3 +279,30 @@ def do_record_brand_reply(
         live=not imported,
     )
     return message
+
+
+def do_send_csat_invitation(
+    session: Session, clock: Clock, survey_id: int, base_url: str
+) -> Message | None:
+    """Deliver a satisfaction survey link on the conversation's channel (as a public reply or
+    a private message, per the workspace's setting). Idempotent: one link per survey."""
+    survey = session.get(CsatResponse, survey_id)
+    if survey is None or survey.answered_at is not None:
+        return None
+    conversation = session.get(Conversation, survey.conversation_id, with_for_update=True)
+    if conversation is None:
+        return None
+    text, how = csat.invitation(session, survey, base_url)
+    if how == "off":
+        return None
+    sender = autoack.system_agent(session, clock, conversation.workspace_id)
+    return do_send_reply(
+        session,
+        clock,
+        conversation,
+        sender,
+        text,
+        private=how == "dm",
+        client_key=f"csat-{survey.id}",
+        notice=True,
+    )
