@@ -97,6 +97,17 @@ def test_imported_history_report_matches_an_independent_computation(sessions, cl
     for handle, minutes in expected["per_brand"].items():
         assert brands[handle]["n"] == len(minutes)
         assert brands[handle]["median"] == pytest.approx(statistics.median(minutes), abs=1e-3)
+    # Worked by hand from the CSV rows, so the computation above is checked too:
+    # Spectrum 16:37:09 -> 16:45:25, Norton 16:59:04 -> 17:23:11, Uber 17:07:26 -> 17:15:16.
+    by_hand = {
+        "Ask_Spectrum": 8 + 16 / 60,
+        "NortonSupport": 24 + 7 / 60,
+        "Uber_Support": 7 + 50 / 60,
+    }
+    for handle, minutes in by_hand.items():
+        assert brands[handle]["median"] == pytest.approx(minutes, abs=1e-3)
+        assert brands[handle]["n"] == 1
+    assert frt["median"] == pytest.approx(by_hand["Ask_Spectrum"], abs=1e-3)
     # A brand that only wrote first (its customer's tweet came later) has no first response.
     assert brands["VerizonSupport"]["n"] == 0
     # The 7 pm - 3 am share, counted by hand from the grid.

@@ -1,19 +1,16 @@
 """SQL over the rollups: every figure is a GROUP BY in the database, filtered the same way.
-
-Percentiles are exact without sorting every row: a histogram by minute (one GROUP BY) finds the
-bucket that holds each wanted rank, then only that bucket's values are fetched and sorted.
+(Duration statistics and percentiles: ``analytics.durations``.)
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from caredesk.events import E
@@ -21,7 +18,6 @@ from caredesk.models import Event, ReportConversation, ReportHourly
 
 FACTS: Table = ReportConversation.__table__  # type: ignore[assignment]
 HOURLY: Table = ReportHourly.__table__  # type: ignore[assignment]
-_BUCKET_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +31,10 @@ class ReportFilter:
     channel: str | None = None
     language: str | None = None
     kind: str | None = None
+    # SQLite only: read the table straight through instead of through the workspace index when
+    # the filter keeps most rows (a row-by-row index walk is ~10x slower than a plain scan, and
+    # SQLite's planner picks the index anyway). See ``prefer_scan``.
+    full_scan: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,15 +48,36 @@ class ReportFilter:
         }
 
 
-def facts_where(f: ReportFilter) -> list[ColumnElement[bool]]:
+def _ws(col: Any, f: ReportFilter) -> Any:
+    # ``+ 0`` keeps the meaning and stops SQLite from using an index on the column.
+    return col + 0 if f.full_scan else col
+
+
+def prefer_scan(session: Session, f: ReportFilter) -> bool:
+    """Whether a filter keeps so much of the table that a plain scan beats the index (SQLite;
+    PostgreSQL's planner decides that itself). Both counts read only the index."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    total = int(session.execute(select(func.count()).select_from(FACTS)).scalar_one())
+    kept = int(
+        session.execute(
+            select(func.count()).select_from(FACTS).where(*facts_where(f, index_only=True))
+        ).scalar_one()
+    )
+    return total > 0 and kept * 5 > total
+
+
+def facts_where(f: ReportFilter, *, index_only: bool = False) -> list[ColumnElement[bool]]:
     c = FACTS.c
     out: list[ColumnElement[bool]] = []
     if f.workspace_ids is not None:
-        out.append(c.workspace_id.in_(f.workspace_ids))
+        out.append(_ws(c.workspace_id, f).in_(f.workspace_ids))
     if f.since is not None:
         out.append(c.started_at >= f.since)
     if f.until is not None:
         out.append(c.started_at < f.until)
+    if index_only:
+        return out
     if f.team_id is not None:
         out.append(c.team_id == f.team_id)
     if f.channel is not None:
@@ -72,7 +93,7 @@ def hourly_where(f: ReportFilter) -> list[ColumnElement[bool]]:
     c = HOURLY.c
     out: list[ColumnElement[bool]] = []
     if f.workspace_ids is not None:
-        out.append(c.workspace_id.in_(f.workspace_ids))
+        out.append(_ws(c.workspace_id, f).in_(f.workspace_ids))
     if f.since is not None:
         out.append(c.hour >= f.since)
     if f.until is not None:
@@ -101,92 +122,6 @@ def _count_if(cond: ColumnElement[bool]) -> Any:
     return func.sum(case((cond, 1), else_=0))
 
 
-# -- duration statistics ----------------------------------------------------------------------
-
-
-def _bucket(session: Session, col: Any) -> Any:
-    # Values are >= 0, so truncation is floor; PostgreSQL's CAST rounds, hence floor() there.
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.floor(col / _BUCKET_SECONDS), Integer)
-    return cast(col / _BUCKET_SECONDS, Integer)
-
-
-def exact_quantiles(
-    session: Session, col: Any, where: Sequence[ColumnElement[bool]], ps: Sequence[float]
-) -> dict[float, float | None]:
-    """Quantiles by linear interpolation between closest ranks (numpy's default, and
-    ``statistics.quantiles(method="inclusive")``) of the non-null values of ``col``."""
-    bucket = _bucket(session, col).label("b")
-    conds = [*where, col.is_not(None)]
-    hist = session.execute(
-        select(bucket, func.count()).where(*conds).group_by(bucket).order_by(bucket)
-    ).all()
-    n = sum(int(cnt) for _, cnt in hist)
-    if n == 0:
-        return dict.fromkeys(ps)
-    ranks: set[int] = set()
-    for p in ps:
-        h = (n - 1) * p
-        ranks.update((math.floor(h), math.ceil(h)))
-    # Which bucket holds each rank, and how many values come before that bucket.
-    wanted: dict[int, int] = {}
-    before = 0
-    for b, cnt in hist:
-        for r in ranks:
-            if before <= r < before + int(cnt):
-                wanted[int(b)] = before
-        before += int(cnt)
-    values: dict[int, list[float]] = {b: [] for b in wanted}
-    for b, v in session.execute(select(bucket, col).where(*conds, bucket.in_(list(wanted)))):
-        values[int(b)].append(float(v))
-    at_rank: dict[int, float] = {}
-    for b, start in wanted.items():
-        ordered = sorted(values[b])
-        for r in ranks:
-            if start <= r < start + len(ordered):
-                at_rank[r] = ordered[r - start]
-    out: dict[float, float | None] = {}
-    for p in ps:
-        h = (n - 1) * p
-        lo, hi = at_rank[math.floor(h)], at_rank[math.ceil(h)]
-        out[p] = lo + (hi - lo) * (h - math.floor(h))
-    return out
-
-
-def duration_stats(
-    session: Session, col: Any, where: Sequence[ColumnElement[bool]]
-) -> dict[str, Any]:
-    """``median``, ``mean``, ``p90`` in minutes, ``n``, and shares within 1 h and 24 h."""
-    conds = [*where, col.is_not(None)]
-    n, mean, in_1h, in_24h = session.execute(
-        select(
-            func.count(),
-            func.avg(col),
-            _count_if(col <= 3600.0),
-            _count_if(col <= 86400.0),
-        ).where(*conds)
-    ).one()
-    count = _n(n)
-    if count == 0:
-        return {
-            "median": None,
-            "mean": None,
-            "p90": None,
-            "n": 0,
-            "within_1h": None,
-            "within_24h": None,
-        }
-    q = exact_quantiles(session, col, where, (0.5, 0.9))
-    return {
-        "median": _minutes(q[0.5]),
-        "mean": _minutes(_f(mean)),
-        "p90": _minutes(q[0.9]),
-        "n": count,
-        "within_1h": round(_n(in_1h) / count, 6),
-        "within_24h": round(_n(in_24h) / count, 6),
-    }
-
-
 def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60.0, 4)
 
@@ -213,6 +148,15 @@ def outcome_totals(
             func.coalesce(func.sum(c.follow_ups_scheduled), 0).label("follow_ups_scheduled"),
             func.coalesce(func.sum(c.follow_ups_done), 0).label("follow_ups_done"),
             func.coalesce(func.sum(c.follow_ups_missed), 0).label("follow_ups_missed"),
+            # Imported history runs no SLA clocks unless an SLA event says otherwise.
+            _count_if(
+                or_(
+                    and_(c.needs_reply, c.imported.is_(False)),
+                    c.sla_first_response_breached,
+                    c.sla_next_response_breached,
+                    c.sla_resolution_breached,
+                )
+            ).label("sla_in_scope"),
             _count_if(c.sla_first_response_breached).label("sla_first_response_breached"),
             _count_if(c.sla_next_response_breached).label("sla_next_response_breached"),
             _count_if(c.sla_resolution_breached).label("sla_resolution_breached"),
@@ -407,7 +351,8 @@ def volume_by(session: Session, f: ReportFilter, dim: str) -> dict[str, int]:
     rows = session.execute(
         select(col, func.sum(c.inbound)).where(*hourly_where(f)).group_by(col).order_by(col)
     )
-    return {str(k) if k not in (None, "", 0) else "unknown": _n(n) for k, n in rows}
+    # Rows that only count openings have no inbound messages: leave them out.
+    return {str(k) if k not in (None, "", 0) else "unknown": _n(n) for k, n in rows if _n(n)}
 
 
 def period_bounds(session: Session, f: ReportFilter) -> tuple[datetime | None, datetime | None]:

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from caredesk.analytics import queries as q
+from caredesk.analytics.durations import EMPTY, stats_and_distribution, stats_by
 from caredesk.analytics.rollup import DEFAULT_SETTLE_SECONDS, refresh_rollups
 from caredesk.analytics.staffing_report import (
     StaffingOptions,
@@ -34,6 +35,21 @@ SCHEMA = "caredesk.report/1"
 EVENING_HOURS = frozenset({19, 20, 21, 22, 23, 0, 1, 2})  # 7 pm - 3 am local
 LARGE_SHARE = 0.25
 MAX_BRANDS = 25
+
+
+_EMPTY_AGENT: dict[str, Any] = {
+    "agent_id": 0,
+    "name": None,
+    "handled": 0,
+    "resolved": 0,
+    "resolution_mean_minutes": None,
+    "csat": {"responses": 0, "average": None, "satisfied_share": None},
+    "notes_on_handled": 0,
+    "first_responses": 0,
+    "first_response_mean_minutes": None,
+    "first_response_within_1h": None,
+    "notes": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,7 @@ def resolve_filter(
     restricted = req.workspace is not None or req.workspace_ids is not None
     ids = tuple(w.id for w in workspaces) if restricted else None
     f = q.ReportFilter(ids, since, until, req.team_id, req.channel, req.language, req.kind)
-    return f, tz
+    return replace(f, full_scan=q.prefer_scan(session, f)), tz
 
 
 def _volume(
@@ -103,10 +119,14 @@ def _volume(
     inbound = [[0] * 24 for _ in range(7)]
     opened = [[0] * 24 for _ in range(7)]
     total = outside = evening = 0
+    days: dict[date, list[int]] = {}
     for hour, n_in, n_open in q.hourly_counts(session, f):
         local = hour.astimezone(tz)
         inbound[local.weekday()][local.hour] += n_in
         opened[local.weekday()][local.hour] += n_open
+        day = days.setdefault(local.date(), [0, 0])
+        day[0] += n_in
+        day[1] += n_open
         total += n_in
         if local.hour in EVENING_HOURS:
             evening += n_in
@@ -136,8 +156,34 @@ def _volume(
         "outside_business_hours_share": outside_share,
         "evening_7pm_3am_share": evening_share,
         "flags": flags,
+        "trend": _trend(days),
     }
     return section, inbound, opened
+
+
+def _trend(days: dict[date, list[int]]) -> dict[str, Any]:
+    """Inbound messages and new conversations per local day, or per week (Monday) when the
+    period is longer than two months, so a chart stays readable."""
+    if not days:
+        return {"grain": "day", "points": []}
+    first, last = min(days), max(days)
+    weekly = (last - first).days > 62
+    buckets: dict[date, list[int]] = {}
+    day = first - timedelta(days=first.weekday()) if weekly else first
+    while day <= last:  # every period, including empty ones: gaps are information
+        buckets[day] = [0, 0]
+        day += timedelta(days=7 if weekly else 1)
+    for d, (n_in, n_open) in days.items():
+        key = d - timedelta(days=d.weekday()) if weekly else d
+        buckets[key][0] += n_in
+        buckets[key][1] += n_open
+    return {
+        "grain": "week" if weekly else "day",
+        "points": [
+            {"period": k.isoformat(), "inbound_messages": v[0], "conversations": v[1]}
+            for k, v in sorted(buckets.items())
+        ],
+    }
 
 
 def _schedules(
@@ -202,13 +248,14 @@ def build_report(
     abandoned = int(totals["abandoned"])
 
     sla = {}
+    in_scope = int(totals["sla_in_scope"])
     for target in ("first_response", "next_response", "resolution"):
         breached = int(totals[f"sla_{target}_breached"])
         sla[target] = {
-            # Every conversation that needed a reply is held to the workspace's SLA targets.
-            "in_scope": needed,
+            # Every live conversation that needed a reply is held to the SLA targets.
+            "in_scope": in_scope,
             "breached": breached,
-            "met_rate": round(1 - breached / needed, 6) if needed else None,
+            "met_rate": round(max(0, in_scope - breached) / in_scope, 6) if in_scope else None,
             "breached_conversation_ids": q.drill_down(
                 session, where, f"sla_{target}_breached", limit=50
             )
@@ -223,24 +270,26 @@ def build_report(
     agent_names = _names(session, Agent, set(agents), "name")
     agent_rows = []
     for agent_id in sorted(agents):
-        row = {"name": agent_names.get(agent_id), "notes": 0, **agents[agent_id]}
+        # Every row has every key (an agent may only have written notes, or only first replies).
+        row = {**_EMPTY_AGENT, "name": agent_names.get(agent_id), **agents[agent_id]}
         agent_rows.append(row)
 
-    brands = []
-    for row in q.rate_by(session, "brand_account_id", where)[:MAX_BRANDS]:
-        account_id = int(row["brand_account_id"])
-        if not account_id:
-            continue
-        brand_where = [*where, c.brand_account_id == account_id]
-        brands.append(
-            {
-                "account_id": account_id,
-                "conversations": row["conversations"],
-                "first_response_minutes": q.duration_stats(
-                    session, c.first_response_s, brand_where
-                ),
-            }
-        )
+    top = [r for r in q.rate_by(session, "brand_account_id", where) if r["brand_account_id"]]
+    top = top[:MAX_BRANDS]
+    brand_stats = stats_by(
+        session,
+        c.first_response_s,
+        [*where, c.brand_account_id.in_([int(r["brand_account_id"]) for r in top])],
+        c.brand_account_id,
+    )
+    brands = [
+        {
+            "account_id": int(r["brand_account_id"]),
+            "conversations": r["conversations"],
+            "first_response_minutes": brand_stats.get(int(r["brand_account_id"]), dict(EMPTY)),
+        }
+        for r in top
+    ]
     handles = _names(session, ChannelAccount, {b["account_id"] for b in brands}, "handle")
     for b in brands:
         b["handle"] = handles.get(b["account_id"])
@@ -264,6 +313,9 @@ def build_report(
         arrivals_grid(opened_grid, weekdays), aht, scheduled, known, req.staffing
     )
 
+    frt, frt_distribution = stats_and_distribution(session, c.first_response_s, where)
+    resolution, resolution_distribution = stats_and_distribution(session, c.resolution_s, where)
+
     def rate(num: int, den: int) -> float | None:
         return round(num / den, 6) if den else None
 
@@ -285,11 +337,12 @@ def build_report(
         },
         "conversations": conversations,
         "inbound_messages": int(totals["inbound_messages"]),
-        "first_response_minutes": q.duration_stats(session, c.first_response_s, where),
-        "first_response_business_minutes": q.duration_stats(
+        "first_response_minutes": frt,
+        "first_response_business_minutes": stats_and_distribution(
             session, c.first_response_business_s, where
-        ),
-        "auto_acknowledgment_minutes": q.duration_stats(session, c.auto_ack_s, where),
+        )[0],
+        "first_response_distribution": frt_distribution,
+        "auto_acknowledgment_minutes": stats_and_distribution(session, c.auto_ack_s, where)[0],
         "response_rate": rate(answered, needed),
         "responses": {
             "needed_reply": needed,
@@ -299,7 +352,8 @@ def build_report(
             "by_kind": q.rate_by(session, "kind", where),
             "by_language": q.rate_by(session, "language", where),
         },
-        "resolution_minutes": q.duration_stats(session, c.resolution_s, where),
+        "resolution_minutes": resolution,
+        "resolution_distribution": resolution_distribution,
         "reopen_rate": rate(reopened, ever_resolved),
         "reopens": {"resolved": resolved, "ever_resolved": ever_resolved, "reopened": reopened},
         "sla": sla,

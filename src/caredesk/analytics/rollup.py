@@ -15,56 +15,24 @@ gap, new events are folded at once, so a report right after an import sees all o
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from caredesk.events import E
-from caredesk.kit.business_hours import BusinessHours
+from caredesk.analytics.fold import RELEVANT, Folder
 from caredesk.kit.clock import Clock
-from caredesk.models import Counter, Event, ReportConversation, ReportHourly, Team
+from caredesk.kit.db import unit_of_work
+from caredesk.kit.runtime import get_runtime
+from caredesk.models import Counter, Event, ReportConversation, ReportHourly
 
 WATERMARK_NAME = "analytics.rollup"
 WATERMARK_DAY = "watermark"
 DEFAULT_SETTLE_SECONDS = 30.0
 BATCH_EVENTS = 20_000
-# A conversation left open overnight is not 16 hours of work: cap one conversation's handling.
-MAX_HANDLE_SECONDS = 8 * 3600.0
-SLA_TARGETS = ("first_response", "next_response", "resolution")
-_RESOLVED_STATUSES = ("solved", "closed")
-
 _FACTS: Table = ReportConversation.__table__  # type: ignore[assignment]
 _HOURLY: Table = ReportHourly.__table__  # type: ignore[assignment]
-_RELEVANT = frozenset(
-    str(n)
-    for n in (
-        E.CONVERSATION_OPENED,
-        E.MESSAGE_RECEIVED,
-        E.MESSAGE_SENT,
-        E.FIRST_RESPONSE,
-        E.ACKNOWLEDGED,
-        E.TRANSFERRED,
-        E.ASSIGNED,
-        E.RESOLVED,
-        E.CLOSED,
-        E.STATUS_CHANGED,
-        E.CONVERSATION_REOPENED,
-        E.ABANDONED,
-        E.CSAT_ANSWERED,
-        E.SLA_BREACHED,
-        E.FOLLOW_UP_SCHEDULED,
-        E.FOLLOW_UP_DONE,
-        E.FOLLOW_UP_MISSED,
-        E.NOTE_ADDED,
-        E.TRIAGE_CORRECTED,
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -73,365 +41,6 @@ class RefreshResult:
     conversations: int
     seconds: float
     watermark: int
-
-
-def _hour(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _int(value: object) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return 0
-
-
-def _str(value: object, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _seconds(later: datetime, earlier: datetime | None) -> float | None:
-    if earlier is None:
-        return None
-    return max(0.0, (later - earlier).total_seconds())
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _new_facts(workspace_id: int, conversation_id: int, at: datetime) -> dict[str, Any]:
-    return {
-        "id": None,
-        "conversation_id": conversation_id,
-        "workspace_id": workspace_id,
-        "channel": "",
-        "kind": "care",
-        "language": "",
-        "team_id": 0,
-        "agent_id": 0,
-        "brand_account_id": 0,
-        "imported": False,
-        "needs_reply": False,
-        "started_at": at,
-        "first_inbound_at": None,
-        "inbound_messages": 0,
-        "brand_replies": 0,
-        "first_response_at": None,
-        "first_response_agent_id": 0,
-        "first_response_s": None,
-        "first_response_business_s": None,
-        "auto_ack_s": None,
-        "handle_start_at": None,
-        "last_reply_at": None,
-        "resolved_at": None,
-        "resolution_s": None,
-        "handle_s": None,
-        "reopens": 0,
-        "abandoned": False,
-        "abandon_reason": "",
-        "csat_score": None,
-        "sla_first_response_breached": False,
-        "sla_next_response_breached": False,
-        "sla_resolution_breached": False,
-        "follow_ups_scheduled": 0,
-        "follow_ups_done": 0,
-        "follow_ups_missed": 0,
-        "notes": 0,
-        "updated_at": None,
-    }
-
-
-class _Folder:
-    """Folds one batch of events into conversation facts and hourly counts."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.hours_cache: dict[int, BusinessHours | None] = {}
-        self.facts: dict[int, dict[str, Any]] = {}
-        self.known: set[int] = set()  # conversation ids that already have a row
-        self.dirty: set[int] = set()
-        # (conversation id, hour, channel, kind, language, inbound?) resolved after the batch.
-        self.pending: list[tuple[int, datetime, str, str, str, bool]] = []
-
-    # -- loading ----------------------------------------------------------------------------
-
-    def load(self, conversation_ids: Iterable[int]) -> None:
-        wanted = sorted(set(conversation_ids) - set(self.facts))
-        for i in range(0, len(wanted), 900):
-            chunk = wanted[i : i + 900]
-            for row in self.session.execute(
-                select(_FACTS).where(_FACTS.c.conversation_id.in_(chunk))
-            ).mappings():
-                self.facts[row["conversation_id"]] = dict(row)
-                self.known.add(row["conversation_id"])
-
-    def business_hours(self, team_id: int) -> BusinessHours | None:
-        if team_id not in self.hours_cache:
-            team = self.session.get(Team, team_id) if team_id else None
-            hours: BusinessHours | None = None
-            if team is not None and team.business_hours:
-                try:
-                    hours = BusinessHours.from_dict(
-                        team.business_hours, timezone=team.timezone, holidays=team.holidays
-                    )
-                except ValueError:
-                    hours = None  # a broken schedule must not stop reporting
-            self.hours_cache[team_id] = hours
-        return self.hours_cache[team_id]
-
-    # -- folding ----------------------------------------------------------------------------
-
-    def fold(self, ev: Sequence[Any]) -> None:
-        _id, workspace_id, conversation_id, name, actor_kind, agent_id, payload, at = ev
-        if conversation_id is None or name not in _RELEVANT:
-            return
-        payload = payload if isinstance(payload, dict) else {}
-        f = self.facts.get(conversation_id)
-        if f is None:
-            f = self.facts[conversation_id] = _new_facts(workspace_id, conversation_id, at)
-        self.dirty.add(conversation_id)
-        handler = getattr(self, "_on_" + name.replace(".", "_"), None)
-        if handler is not None:
-            handler(f, payload, at, actor_kind, agent_id or 0)
-
-    def _on_conversation_opened(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["channel"] = _str(p.get("channel"), 30) or f["channel"]
-        f["kind"] = _str(p.get("kind"), 12) or f["kind"]
-        f["imported"] = actor == "import" or bool(p.get("imported"))
-        if f["first_inbound_at"] is None:
-            f["started_at"] = min(f["started_at"], at)
-        self.pending.append((f["conversation_id"], _hour(at), "", "", "", False))
-
-    def _on_message_received(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["inbound_messages"] += 1
-        if f["first_inbound_at"] is None or at < f["first_inbound_at"]:
-            f["first_inbound_at"] = at
-            f["started_at"] = at
-        channel = _str(p.get("channel"), 30)
-        language = _str(p.get("language"), 8)
-        f["channel"] = f["channel"] or channel
-        f["language"] = f["language"] or language
-        # A conversation needs a reply if any of its customer messages does (as the desk does).
-        f["needs_reply"] = f["needs_reply"] or p.get("needs_reply", True) is not False
-        kind = _str(p.get("kind"), 12)
-        self.pending.append((f["conversation_id"], _hour(at), channel, kind, language, True))
-
-    def _on_message_sent(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["brand_replies"] += 1
-        if f["last_reply_at"] is None or at > f["last_reply_at"]:
-            f["last_reply_at"] = at
-        if not f["brand_account_id"]:
-            f["brand_account_id"] = _int(p.get("brand_account_id"))
-
-    def _on_conversation_first_response(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        if f["first_response_at"] is not None and f["first_response_at"] <= at:
-            return
-        f["first_response_at"] = at
-        f["first_response_agent_id"] = agent
-        start = f["first_inbound_at"] or _parse_time(p.get("first_inbound_at"))
-        f["first_response_s"] = _seconds(at, start)
-        hours = self.business_hours(f["team_id"])
-        if start is None or f["first_response_s"] is None:
-            f["first_response_business_s"] = None
-        elif hours is None:
-            f["first_response_business_s"] = f["first_response_s"]
-        else:
-            f["first_response_business_s"] = hours.business_seconds_between(start, max(start, at))
-        if f["handle_start_at"] is None:
-            f["handle_start_at"] = at
-        if not f["agent_id"]:
-            f["agent_id"] = agent
-
-    def _on_conversation_acknowledged(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        if p.get("auto") and f["auto_ack_s"] is None:
-            f["auto_ack_s"] = _seconds(at, f["first_inbound_at"])
-
-    def _on_conversation_transferred(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["team_id"] = _int(p.get("to_team_id") or p.get("team_id")) or f["team_id"]
-
-    def _on_conversation_assigned(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        assignee = _int(p.get("agent_id") or p.get("assignee_id") or p.get("to_agent_id"))
-        f["agent_id"] = assignee or f["agent_id"]
-        f["team_id"] = _int(p.get("team_id") or p.get("to_team_id")) or f["team_id"]
-        if f["handle_start_at"] is None and assignee:
-            f["handle_start_at"] = at
-
-    def _resolve(self, f: dict[str, Any], at: datetime) -> None:
-        if f["resolved_at"] is not None:
-            return
-        f["resolved_at"] = at
-        f["resolution_s"] = _seconds(at, f["first_inbound_at"] or f["started_at"])
-        handled = _seconds(at, f["handle_start_at"])
-        f["handle_s"] = None if handled is None else min(handled, MAX_HANDLE_SECONDS)
-
-    def _reopen(self, f: dict[str, Any]) -> None:
-        f["reopens"] += 1
-        f["resolved_at"] = None
-        f["resolution_s"] = None
-        f["handle_s"] = None
-
-    def _on_conversation_resolved(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        self._resolve(f, at)
-
-    _on_conversation_closed = _on_conversation_resolved
-
-    def _on_conversation_status_changed(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        to = p.get("to")
-        if to in _RESOLVED_STATUSES:
-            self._resolve(f, at)
-        elif p.get("from") in _RESOLVED_STATUSES and isinstance(to, str):
-            self._reopen(f)
-
-    def _on_conversation_reopened(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        self._reopen(f)
-
-    def _on_conversation_abandoned(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["abandoned"] = True
-        f["abandon_reason"] = _str(p.get("reason"), 200) or "unspecified"
-
-    def _on_csat_answered(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        score = _int(p.get("score"))
-        if 1 <= score <= 5:
-            f["csat_score"] = score
-
-    def _on_sla_breached(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        target = p.get("target") or p.get("metric") or "first_response"
-        if target in SLA_TARGETS:
-            f[f"sla_{target}_breached"] = True
-
-    def _on_follow_up_scheduled(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["follow_ups_scheduled"] += 1
-
-    def _on_follow_up_done(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["follow_ups_done"] += 1
-
-    def _on_follow_up_missed(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["follow_ups_missed"] += 1
-
-    def _on_note_added(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        f["notes"] += 1
-
-    def _on_triage_corrected(
-        self, f: dict[str, Any], p: dict[str, Any], at: datetime, actor: str, agent: int
-    ) -> None:
-        value = p.get("new_value", p.get("to"))
-        if p.get("field") == "kind" and isinstance(value, str) and value:
-            f["kind"] = value[:12]
-        elif p.get("field") == "language" and isinstance(value, str) and value:
-            f["language"] = value[:8]
-
-    # -- writing ----------------------------------------------------------------------------
-
-    def write(self, now: datetime) -> int:
-        counts: dict[tuple[int, datetime, str, str, str, int], list[int]] = {}
-        for cid, hour, channel, kind, language, inbound in self.pending:
-            f = self.facts[cid]
-            key = (
-                f["workspace_id"],
-                hour,
-                channel or f["channel"],
-                kind or f["kind"],
-                language or f["language"],
-                f["team_id"],
-            )
-            slot = counts.setdefault(key, [0, 0])
-            slot[0 if inbound else 1] += 1
-        self.pending.clear()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for cid in self.dirty:
-            f = self.facts[cid]
-            f["updated_at"] = now
-            if cid in self.known:
-                updates.append({("b_" + k if k == "id" else k): v for k, v in f.items()})
-            else:
-                inserts.append({k: v for k, v in f.items() if k != "id"})
-        written = len(self.dirty)
-        self.dirty.clear()
-        # The next batch reloads what it touches (with the new rows' ids); memory stays bounded.
-        self.facts.clear()
-        self.known.clear()
-        if inserts:
-            self.session.execute(insert(_FACTS), inserts)
-        if updates:
-            self.session.execute(
-                update(_FACTS).where(_FACTS.c.id == bindparam("b_id")),
-                updates,
-            )
-        if counts:
-            self.session.execute(
-                _upsert_hourly(self.session),
-                [
-                    {
-                        "workspace_id": k[0],
-                        "hour": k[1],
-                        "channel": k[2],
-                        "kind": k[3],
-                        "language": k[4],
-                        "team_id": k[5],
-                        "inbound": v[0],
-                        "opened": v[1],
-                    }
-                    for k, v in counts.items()
-                ],
-            )
-        return written
-
-
-def _upsert_hourly(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(_HOURLY) if dialect == "postgresql" else sqlite_insert(_HOURLY)
-    return ins.on_conflict_do_update(
-        index_elements=["workspace_id", "hour", "channel", "kind", "language", "team_id"],
-        set_={
-            "inbound": _HOURLY.c.inbound + ins.excluded.inbound,
-            "opened": _HOURLY.c.opened + ins.excluded.opened,
-        },
-    )
 
 
 def _lock_watermark(session: Session) -> int:
@@ -457,7 +66,7 @@ def refresh_rollups(
     started = time.perf_counter()
     watermark = _lock_watermark(session)
     cutoff = clock.now() - timedelta(seconds=settle_seconds)
-    folder = _Folder(session)
+    folder = Folder(session)
     total = 0
     conversations = 0
     while max_events is None or total < max_events:
@@ -489,7 +98,7 @@ def refresh_rollups(
             expected = row[0] + 1
         if not settled:
             break
-        folder.load(r[2] for r in settled if r[2] is not None and r[3] in _RELEVANT)
+        folder.load(r[2] for r in settled if r[2] is not None and r[3] in RELEVANT)
         for row in settled:
             folder.fold(row[:8])
         conversations += folder.write(clock.now())
@@ -515,3 +124,10 @@ def rebuild_rollups(session: Session, clock: Clock) -> RefreshResult:
         .values(value=0)
     )
     return refresh_rollups(session, clock, settle_seconds=0.0)
+
+
+def keep_rollups_fresh(max_events: int = 200_000) -> int:
+    """Periodic job: fold what is new, so opening a report never waits for a big backlog."""
+    rt = get_runtime()
+    with unit_of_work(rt.sessions) as session:
+        return refresh_rollups(session, rt.clock, max_events=max_events).events

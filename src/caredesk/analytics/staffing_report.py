@@ -6,8 +6,9 @@
   took it (first ``conversation.assigned``, else the first brand reply) until it was resolved or
   closed, capped at 8 hours; the mean over the period's conversations. Without data: 10 minutes.
 - Scheduled agents: members (not backups) of the teams whose business hours are open at that
-  local weekday and hour in the most recent week of the period; a team without business hours is
-  unknown and contributes 0.
+  local weekday and hour in the most recent week of the period. A team without business hours is
+  open all the time, as everywhere else in the desk (its SLA clocks never stop), so its members
+  count at every hour. With no team members at all, nothing is compared or flagged.
 """
 
 from __future__ import annotations
@@ -73,13 +74,13 @@ def scheduled_grid(
     tz: ZoneInfo,
     reference: datetime,
 ) -> tuple[list[list[int]], bool]:
-    """People on shift per local weekday/hour, and whether any team has business hours."""
+    """People on shift per local weekday/hour, and whether any team has members to count."""
     stmt = select(Team).where(Team.deleted_at.is_(None))
     if workspace_ids is not None:
         stmt = stmt.where(Team.workspace_id.in_(workspace_ids))
     if team_id is not None:
         stmt = stmt.where(Team.id == team_id)
-    teams = [t for t in session.execute(stmt).scalars() if t.business_hours]
+    teams = list(session.execute(stmt).scalars())
     grid = [[0] * 24 for _ in range(7)]
     if not teams:
         return grid, False
@@ -93,10 +94,12 @@ def scheduled_grid(
     hours: list[tuple[BusinessHours, set[int]]] = []
     for t in teams:
         try:
-            bh = BusinessHours.from_dict(t.business_hours, timezone=t.timezone, holidays=[])
+            bh = BusinessHours.from_dict(t.business_hours or None, timezone=t.timezone, holidays=[])
         except ValueError:
             continue  # a broken schedule is reported by its owners, not here
         hours.append((bh, members[t.id]))
+    if not any(people for _bh, people in hours):
+        return grid, False
     # The week (Monday first) that ends on the reference day, in the report's zone.
     ref_day: date = reference.astimezone(tz).date()
     monday = ref_day - timedelta(days=ref_day.weekday())
@@ -131,7 +134,8 @@ def staffing_section(
         )
     except StaffingInputInvalid as exc:
         return {"error": exc.message}
-    short = compare_with_schedule(plan, scheduled)
+    # Without anyone on a team there is no schedule to fall short of.
+    short = compare_with_schedule(plan, scheduled) if schedules_known else []
     hours = []
     for h in plan.hours:
         hours.append(
