@@ -14,13 +14,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import caredesk
 import caredesk.tasks
+from caredesk.api import admin as api_admin
+from caredesk.api import channel_accounts as api_channel_accounts
 from caredesk.api import conversations as api_conversations
+from caredesk.api import customers as api_customers
+from caredesk.api import followups as api_followups
 from caredesk.api import health, webhooks
+from caredesk.api import listening as api_listening
+from caredesk.api import replies as api_replies
+from caredesk.api import reports as api_reports
+from caredesk.api import routing as api_routing
+from caredesk.api import triage as api_triage
 from caredesk.channels.base import WebhookRejected
 from caredesk.httpkit.deps import LoginRequired
 from caredesk.kit.errors import CaredeskError
 from caredesk.kit.runtime import Runtime, get_runtime
-from caredesk.web import pages
+from caredesk.web import admin as web_admin
+from caredesk.web import admin_content as web_admin_content
+from caredesk.web import admin_listening as web_admin_listening
+from caredesk.web import admin_people as web_admin_people
+from caredesk.web import contact as web_contact
+from caredesk.web import contact_chat as web_contact_chat
+from caredesk.web import conversation_actions, customer, live, pages
+from caredesk.web import csat as web_csat
+from caredesk.web import reports as web_reports
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -61,7 +78,27 @@ def create_app(runtime: Runtime | None = None, *, start_jobs: bool = False) -> F
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(api_conversations.router)
+    app.include_router(api_channel_accounts.router)
+    app.include_router(web_contact.router)
+    app.include_router(web_contact_chat.router)
+    app.include_router(api_listening.router)
+    app.include_router(api_triage.router)
+    app.include_router(api_replies.router)
+    app.include_router(api_reports.router)
     app.include_router(pages.router)
+    app.include_router(conversation_actions.router)
+    app.include_router(customer.router)
+    app.include_router(live.router)
+    app.include_router(web_reports.router)
+    app.include_router(web_admin.router)
+    app.include_router(web_admin_people.router)
+    app.include_router(web_admin_content.router)
+    app.include_router(web_admin_listening.router)
+    app.include_router(api_admin.router)
+    app.include_router(api_routing.router)
+    app.include_router(api_customers.router)
+    app.include_router(api_followups.router)
+    app.include_router(web_csat.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -32,6 +32,7 @@ class E(StrEnum):
     TRANSFERRED = "conversation.transferred"
     TRIAGED = "conversation.triaged"
     TRIAGE_CORRECTED = "triage.corrected"
+    TRIAGE_RETRAINED = "triage.retrained"
     FIRST_RESPONSE = "conversation.first_response"
     ACKNOWLEDGED = "conversation.acknowledged"
     NOTE_ADDED = "note.added"
@@ -70,6 +71,15 @@ class E(StrEnum):
     AUTO_ACK_REQUESTED = "conversation.auto_ack_requested"
     FOLLOW_UP_CANCELLED = "follow_up.cancelled"
     PRESENCE_CHANGED = "agent.presence_changed"
+    TEAM_UPDATED = "team.updated"
+    ROUTING_RULE_SAVED = "routing.rule_saved"
+    SLA_POLICY_SAVED = "sla.policy_saved"
+    # Admin pages (issue 7): a setting changed; payload names the resource and id.
+    ADMIN_CHANGED = "admin.changed"
+    # Listening (issue 3).
+    LISTENING_RULE_SAVED = "listening.rule_saved"
+    LISTENING_RULE_DELETED = "listening.rule_deleted"
+    BRAND_TERMS_CHANGED = "listening.brand_terms_changed"
 
 
 def record(

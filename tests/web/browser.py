@@ -10,16 +10,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import select
 
 from caredesk.app import create_app
 from caredesk.config import Settings
-from caredesk.importers.demo import load_demo
+from caredesk.conversations.repository import workspace_by_name
+from caredesk.conversations.sla import do_apply_sla
+from caredesk.importers.demo import DEMO_WORKSPACE, load_demo
 from caredesk.kit import jobs
 from caredesk.kit.clock import SystemClock
-from caredesk.kit.db import make_engine, make_sessionmaker
+from caredesk.kit.db import make_engine, make_sessionmaker, unit_of_work
 from caredesk.kit.migrate import upgrade
 from caredesk.kit.runtime import Runtime, set_runtime
+from caredesk.models import Conversation
 from caredesk.pipeline import triage_view
+from caredesk.replies.canned import do_install_starter_set
+from caredesk.routing.admin import do_save_sla_policy
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,10 +60,28 @@ def running_desk(tmp: Path) -> Iterator[str]:
     set_runtime(rt)
     jobs.configure(jobs.make_huey("", settings.jobs_path))
     load_demo(rt.sessions, rt.clock, triage_view)
+    with unit_of_work(rt.sessions) as session:
+        workspace = workspace_by_name(session, DEMO_WORKSPACE)
+        assert workspace is not None
+        do_install_starter_set(session, rt.clock, workspace)
+        # A first-response target, so the inbox shows SLA timers in every state.
+        do_save_sla_policy(
+            session, rt.clock, workspace.id, agent=None, team_id=None, priority=None,
+            first_response_minutes=360, resolution_minutes=48 * 60,
+        )  # fmt: skip
+        for conversation in session.execute(
+            select(Conversation).where(Conversation.workspace_id == workspace.id)
+        ).scalars():
+            do_apply_sla(session, rt.clock, conversation, live=False)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(rt, start_jobs=True), host="127.0.0.1", port=port, log_level="warning"
+            create_app(rt, start_jobs=True),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            # Live event streams stay open; do not wait for them at shutdown.
+            timeout_graceful_shutdown=1,
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

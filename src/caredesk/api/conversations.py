@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from caredesk.conversations import repository as repo
 from caredesk.conversations.access import access_conversation, workspace_ids_of
+from caredesk.conversations.lifecycle import do_change_status, search_resolutions
+from caredesk.conversations.notes import do_add_note, do_mark_viewed, notes_of, timeline
+from caredesk.conversations.states import ResolutionNote
 from caredesk.httpkit.deps import current_agent, db, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
@@ -124,3 +127,150 @@ def post_reply(
         )
         out = MessageOut.of(message)
     return out
+
+
+# -- Resolution process, notes and timeline (issue 5) -------------------------------------------
+
+
+class ResolutionIn(BaseModel):
+    problem: str = Field(min_length=1, max_length=10_000)
+    cause: str = Field(min_length=1, max_length=10_000)
+    fix: str = Field(min_length=1, max_length=10_000)
+
+
+class StatusIn(BaseModel):
+    status: str = Field(max_length=20)
+    snooze_until: datetime | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    resolution: ResolutionIn | None = None
+
+
+class StatusOut(BaseModel):
+    id: int
+    status: str
+    snoozed_until: datetime | None
+    solved_at: datetime | None
+    closed_at: datetime | None
+    sla_due_at: datetime | None
+
+
+class NoteIn(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class NoteOut(BaseModel):
+    id: int
+    author_agent_id: int
+    body: str
+    mentions: list[Any]
+    created_at: datetime
+
+
+class TimelineOut(BaseModel):
+    id: int
+    at: datetime
+    name: str
+    actor_kind: str
+    actor_agent_id: int | None
+    actor_name: str | None
+    payload: dict[str, Any]
+
+
+class ResolutionOut(BaseModel):
+    conversation_id: int
+    reference: str
+    problem: str
+    cause: str
+    fix: str
+    created_at: datetime
+
+
+@router.post("/conversations/{conversation_id}/status", response_model=StatusOut)
+def post_status(
+    conversation_id: int, body: StatusIn, request: Request, ws: WebSession = Depends(web_session)
+) -> StatusOut:
+    """Move through the resolution process; closing needs ``resolution`` (problem/cause/fix)."""
+    rt: Runtime = request.app.state.runtime
+    with unit_of_work(rt.sessions) as session:
+        agent = session.get_one(Agent, ws.agent_id)
+        c = access_conversation(session, agent, conversation_id)
+        note = (
+            ResolutionNote(body.resolution.problem, body.resolution.cause, body.resolution.fix)
+            if body.resolution
+            else None
+        )
+        do_change_status(
+            session,
+            rt.clock,
+            c,
+            body.status,
+            agent=agent,
+            resolution=note,
+            snooze_until=body.snooze_until,
+            reason=body.reason,
+        )
+        return StatusOut.model_validate(c, from_attributes=True)
+
+
+@router.post("/conversations/{conversation_id}/notes", response_model=NoteOut, status_code=201)
+def post_note(
+    conversation_id: int, body: NoteIn, request: Request, ws: WebSession = Depends(web_session)
+) -> NoteOut:
+    """A private note; ``@name`` mentions notify those colleagues."""
+    rt: Runtime = request.app.state.runtime
+    with unit_of_work(rt.sessions) as session:
+        agent = session.get_one(Agent, ws.agent_id)
+        c = access_conversation(session, agent, conversation_id)
+        note = do_add_note(session, rt.clock, c, agent, body.body)
+        return NoteOut.model_validate(note, from_attributes=True)
+
+
+@router.get("/conversations/{conversation_id}/notes", response_model=list[NoteOut])
+def list_notes(
+    conversation_id: int, agent: Agent = Depends(current_agent), session: Session = Depends(db)
+) -> list[NoteOut]:
+    c = access_conversation(session, agent, conversation_id)
+    return [NoteOut.model_validate(n, from_attributes=True) for n in notes_of(session, c.id)]
+
+
+@router.post("/conversations/{conversation_id}/viewed")
+def post_viewed(
+    conversation_id: int, request: Request, ws: WebSession = Depends(web_session)
+) -> dict[str, bool]:
+    """Record that the signed-in agent looked at the conversation (deduplicated)."""
+    rt: Runtime = request.app.state.runtime
+    with unit_of_work(rt.sessions) as session:
+        agent = session.get_one(Agent, ws.agent_id)
+        c = access_conversation(session, agent, conversation_id)
+        return {"recorded": do_mark_viewed(session, rt.clock, c, agent)}
+
+
+@router.get("/conversations/{conversation_id}/timeline", response_model=list[TimelineOut])
+def get_timeline(
+    conversation_id: int, agent: Agent = Depends(current_agent), session: Session = Depends(db)
+) -> list[TimelineOut]:
+    """Every event of the conversation (assignment, state, reply, note, who viewed)."""
+    c = access_conversation(session, agent, conversation_id)
+    return [TimelineOut.model_validate(e, from_attributes=True) for e in timeline(session, c.id)]
+
+
+@router.get("/resolutions", response_model=list[ResolutionOut])
+def get_resolutions(
+    q: str = Query("", max_length=300),
+    limit: int = Query(20, ge=1, le=200),
+    agent: Agent = Depends(current_agent),
+    session: Session = Depends(db),
+) -> list[ResolutionOut]:
+    """Search the team's resolution notes (every word must appear)."""
+    hits = search_resolutions(session, workspace_ids_of(session, agent), q, limit=limit)
+    return [
+        ResolutionOut(
+            conversation_id=h.resolution.conversation_id,
+            reference=h.reference,
+            problem=h.resolution.problem,
+            cause=h.resolution.cause,
+            fix=h.resolution.fix,
+            created_at=h.resolution.created_at,
+        )
+        for h in hits
+    ]

@@ -202,42 +202,30 @@ def demo() -> None:
     typer.echo(f"Demo sign-in: {report.email} / {report.password}")
 
 
-@app.command()
-def report(
-    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
-    workspace: Annotated[
-        str | None, typer.Option(help="Workspace id, slug or name (default: all)")
-    ] = None,
-    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive)")] = None,
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive)")] = None,
-    tz: Annotated[str | None, typer.Option(help="IANA zone (default: the workspace's)")] = None,
-    team: Annotated[int | None, typer.Option(help="Only this team id")] = None,
-    channel: Annotated[str | None, typer.Option(help="Only this channel")] = None,
-    language: Annotated[str | None, typer.Option(help="Only this language code")] = None,
-    kind: Annotated[str | None, typer.Option(help="care | sales | engagement | noise")] = None,
-) -> None:
-    """Response times, response rate, volume heat map, outcomes and staffing (see
-    docs/report-schema.md)."""
-    from caredesk.analytics.report_command import report_json, run_report
+from caredesk.cli import report as _report_cli  # noqa: E402
 
-    rt = _runtime()
-    try:
-        data = run_report(
-            rt.sessions,
-            rt.clock,
-            workspace=workspace,
-            since=since,
-            until=until,
-            tz=tz,
-            team_id=team,
-            channel=channel,
-            language=language,
-            kind=kind,
-        )
-    except CaredeskError as exc:
-        _fail(exc.message)
-        return
-    typer.echo(report_json(data, indent=None if json_output else 2))
+app.add_typer(_report_cli.app, name="report")
+
+from caredesk.cli import triage as _triage_cli  # noqa: E402
+
+app.add_typer(_triage_cli.app, name="triage")
+
+from caredesk.cli import replies as _replies_cli  # noqa: E402
+
+app.add_typer(_replies_cli.app, name="canned")
+app.add_typer(_replies_cli.kb_app, name="kb")
+
+from caredesk.cli import channels as _channels_cli  # noqa: E402
+
+app.add_typer(_channels_cli.app, name="channels")
+
+from caredesk.cli import listening as _listening_cli  # noqa: E402
+
+app.add_typer(_listening_cli.app, name="listening")
+
+from caredesk.cli import routing as _routing_cli  # noqa: E402
+
+app.add_typer(_routing_cli.app, name="routing")
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from caredesk.importers.jsonl import JsonlReport, TriageFn, import_jsonl, read_p
 from caredesk.kit.clock import Clock
 from caredesk.kit.db import unit_of_work
 from caredesk.models import ChannelAccount, Message, TeamMember
+from caredesk.replies.canned import do_install_starter_set
 
 DEMO_WORKSPACE = "Acme"
 DEMO_EMAIL = "demo@caredesk.local"
@@ -90,6 +91,8 @@ def load_demo(sessions: sessionmaker[Session], clock: Clock, triage: TriageFn) -
                 )
             do_add_membership(session, agent, workspace_id, role)
             _join(session, agent.id, teams[team])
+        # Canned responses in en/da/hi/ur/te; idempotent, keeps any the team changed.
+        do_install_starter_set(session, clock, workspace)
     if already:
         return DemoReport(created=False, posts=None)
     path = demo_posts_path()

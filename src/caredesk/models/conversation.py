@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caredesk.kit.db import Base
@@ -36,6 +45,8 @@ class Conversation(Base):
         Index("ix_conversations_timer_due", "timer_due_at"),
         # "Sort the queue by time left": the earliest unmet SLA due time.
         Index("ix_conversations_sla_due", "workspace_id", "sla_due_at"),
+        # "Everything" and search results, newest first, without sorting the whole workspace.
+        Index("ix_conversations_recent", "workspace_id", "last_message_at"),
     )
 
     id: Mapped[PK]
@@ -94,6 +105,15 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "channel", "external_id"),
         Index("ix_messages_conversation", "conversation_id", "created_at"),
+        # Inbox text search (ILIKE '%word%') on PostgreSQL; SQLite cannot use it, so there
+        # the index is created empty ("WHERE 0").
+        Index(
+            "ix_messages_text_trgm",
+            "text",
+            postgresql_using="gin",
+            postgresql_ops={"text": "gin_trgm_ops"},
+            sqlite_where=sql_text("0"),
+        ),
     )
 
     id: Mapped[PK]
@@ -121,6 +141,10 @@ class Message(Base):
     url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # Outbound only: brand-voice problems the agent chose to send anyway, and why (S11).
     guideline_override: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    # Inbound only: which listening rules matched and whether the brand was named without its
+    # handle ({"source", "rule_ids", "rules", "terms", "unaddressed"}); null for care posts
+    # that no rule looked at.
+    listening: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     created_at: Mapped[UTC]
     received_at: Mapped[UTC]
 

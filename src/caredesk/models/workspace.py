@@ -92,3 +92,6 @@ class PollCursor(Base):
     cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_polled_at: Mapped[UTCOpt]
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the next poll is due: later after a rate limit (Retry-After) or repeated failures.
+    next_poll_at: Mapped[UTCOpt]
+    failures: Mapped[int] = mapped_column(Integer, default=0)

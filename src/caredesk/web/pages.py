@@ -1,17 +1,17 @@
-"""Server-rendered pages for agents. Thin: parse, call one service, render."""
+"""Server-rendered pages for agents: sign-in, inbox, UI language. Thin: parse, call, render."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from caredesk.conversations import repository as repo
-from caredesk.conversations.access import access_conversation, workspace_ids_of
+from caredesk.conversations.access import workspace_ids_of
 from caredesk.conversations.agents import authenticate
 from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import (
@@ -21,22 +21,29 @@ from caredesk.httpkit.session import (
     write_session,
 )
 from caredesk.kit.db import unit_of_work
-from caredesk.kit.errors import Forbidden
+from caredesk.kit.errors import Forbidden, ValidationFailed
 from caredesk.kit.runtime import Runtime
-from caredesk.models import Agent, Customer
-from caredesk.replies.service import do_send_reply
+from caredesk.models import Agent
+from caredesk.models.conversation import KINDS, PRIORITIES, STATUSES
+from caredesk.routing.admin import do_set_presence
+from caredesk.web import inbox_view
+from caredesk.web.i18n import LANGUAGES
 from caredesk.web.render import page
 
 router = APIRouter(include_in_schema=False)
-throttle = LoginThrottle()
 
-QUEUES = [
-    ("mine", "Mine"),
-    ("unassigned", "Unassigned"),
-    ("sales", "Sales leads"),
-    ("open", "All open"),
-    ("all", "Everything"),
-]
+
+def _throttles(request: Request) -> tuple[LoginThrottle, LoginThrottle]:
+    """Per address and account (a guessed password), and per address alone (a sprayed list);
+    one pair per app so each deployment (and each test's app) counts on its own."""
+    state = request.app.state
+    if not hasattr(state, "login_throttles"):
+        state.login_throttles = (LoginThrottle(5, 300.0), LoginThrottle(30, 300.0))
+    pair: tuple[LoginThrottle, LoginThrottle] = state.login_throttles
+    return pair
+
+
+QUEUES = inbox_view.QUEUES
 
 
 def _login_token(rt: Runtime) -> str:
@@ -62,8 +69,8 @@ def home() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(request: Request, rt: Runtime = Depends(runtime)) -> HTMLResponse:
-    return page(request, "login.html", {"login_csrf": _login_token(rt)})
+def login_page(request: Request, lang: str = "", rt: Runtime = Depends(runtime)) -> HTMLResponse:
+    return page(request, "login.html", {"login_csrf": _login_token(rt)}, lang=lang or None)
 
 
 @router.post("/login")
@@ -85,15 +92,17 @@ def login(
             status_code=status,
         )
 
+    throttle, ip_throttle = _throttles(request)
     if not _check_login_token(rt, csrf_token):
         return fail("The sign-in form expired. Please try again.", 403)
-    if throttle.blocked(key):
+    if throttle.blocked(key) or ip_throttle.blocked(client):
         return fail("Too many failed attempts. Wait a few minutes and try again.", 429)
     with unit_of_work(rt.sessions) as session:
         agent = authenticate(session, email, password)
         agent_id = agent.id if agent else None
     if agent_id is None:
         throttle.fail(key)
+        ip_throttle.fail(client)
         return fail("Email or password is wrong.", 401)
     throttle.reset(key)
     response = RedirectResponse("/inbox", status_code=303)
@@ -111,88 +120,105 @@ def logout(
     return response
 
 
+def _choice(value: str, allowed: tuple[str, ...] | list[str]) -> str:
+    return value if value in allowed else ""
+
+
 @router.get("/inbox")
 def inbox(
     request: Request,
     queue: str = "open",
     q: str = "",
+    channel: str = "",
+    language: str = "",
+    kind: str = "",
+    priority: str = "",
+    status: str = "",
+    team: str = "",
+    tag: str = "",
+    sort: str = "newest",
+    partial: str = "",
     agent: Agent = Depends(current_agent),
     ws: WebSession = Depends(web_session),
     session: Session = Depends(db),
+    rt: Runtime = Depends(runtime),
 ) -> HTMLResponse:
-    if queue not in dict(QUEUES):
-        queue = "open"
     workspaces = workspace_ids_of(session, agent)
-    rows = repo.inbox(
-        session,
-        repo.InboxFilter(
-            workspace_ids=workspaces, queue=queue, agent_id=agent.id, text=q[:200] or None
-        ),
+    choices = inbox_view.filter_choices(session, workspaces)
+    query = inbox_view.InboxQuery(
+        queue=queue if queue in dict(QUEUES) else "open",
+        channel=channel[:30] if channel in choices["channels"] else "",
+        language=language[:8] if language in choices["languages"] else "",
+        kind=_choice(kind, KINDS),
+        priority=_choice(priority, PRIORITIES),
+        status=_choice(status, STATUSES),
+        team=int(team) if team.isdigit() else None,
+        tag=tag.strip()[:40],
+        text=q.strip()[:200],
+        sort=sort if sort in dict(inbox_view.SORTS) else "newest",
     )
-    return page(
-        request,
-        "inbox.html",
-        {
-            "agent": agent,
-            "csrf": ws.csrf,
-            "nav": "inbox",
-            "queues": QUEUES,
-            "queue": queue,
-            "q": q,
-            "rows": rows,
-            "counts": repo.inbox_counts(session, workspaces, agent.id),
-        },
-    )
+    now = rt.clock.now()
+    context = {
+        "agent": agent,
+        "csrf": ws.csrf,
+        "nav": "inbox",
+        "queues": QUEUES,
+        "sorts": inbox_view.SORTS,
+        "query": query,
+        "params": query.as_params(),
+        "qs": urlencode(query.as_params()),
+        "rows": inbox_view.rows(session, workspaces, query, agent.id, now),
+        "counts": inbox_view.counts(session, workspaces, agent.id, now),
+        "choices": choices,
+        "kinds": KINDS,
+        "priorities": PRIORITIES,
+        "statuses": STATUSES,
+        "now": now,
+        "workspace_ids": list(workspaces),
+    }
+    # The live view re-fetches only the list and the counts when something changes.
+    return page(request, "inbox_live.html" if partial else "inbox.html", context)
 
 
-@router.get("/c/{conversation_id}")
-def conversation_page(
+def do_set_ui_language(session: Session, agent: Agent, lang: str) -> Agent:
+    """The agent's own preference: which language the desk speaks to them."""
+    if lang not in LANGUAGES:
+        raise ValidationFailed(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    agent.ui_language = lang
+    return agent
+
+
+@router.post("/me/language")
+def set_language(
     request: Request,
-    conversation_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    conversation = access_conversation(session, agent, conversation_id)
-    customer = session.get_one(Customer, conversation.customer_id)
-    return page(
-        request,
-        "conversation.html",
-        {
-            "agent": agent,
-            "csrf": ws.csrf,
-            "c": conversation,
-            "customer": customer,
-            "messages": repo.messages_of(session, conversation.id),
-            "identities": repo.identities_of(session, customer.id),
-            "history": repo.conversations_of_customer(session, customer.id),
-            "tz": agent.timezone,
-            "client_key": secrets.token_urlsafe(12),
-        },
-    )
-
-
-@router.post("/c/{conversation_id}/reply")
-def reply(
-    conversation_id: int,
-    text: Annotated[str, Form(max_length=20_000)],
+    lang: Annotated[str, Form(max_length=8)],
     csrf_token: Annotated[str, Form()] = "",
-    client_key: Annotated[str, Form(max_length=80)] = "",
-    private: Annotated[str, Form()] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=500)] = "/inbox",
     ws: WebSession = Depends(web_session),
     rt: Runtime = Depends(runtime),
 ) -> Response:
     check_csrf(ws, csrf_token)
     with unit_of_work(rt.sessions) as session:
+        do_set_ui_language(session, session.get_one(Agent, ws.agent_id), lang)
+    # Only back to a page of ours (never an open redirect).
+    target = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/inbox"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/me/presence")
+def set_presence(
+    presence: Annotated[str, Form(max_length=10)],
+    csrf_token: Annotated[str, Form()] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=500)] = "/inbox",
+    ws: WebSession = Depends(web_session),
+    rt: Runtime = Depends(runtime),
+) -> Response:
+    """Online, away or offline: routing gives new conversations only to agents who are online."""
+    check_csrf(ws, csrf_token)
+    with unit_of_work(rt.sessions) as session:
         agent = session.get_one(Agent, ws.agent_id)
-        conversation = access_conversation(session, agent, conversation_id)
-        do_send_reply(
-            session,
-            rt.clock,
-            conversation,
-            agent,
-            text,
-            private=bool(private),
-            client_key=client_key or None,
-        )
-    return RedirectResponse(f"/c/{conversation_id}", status_code=303)
+        workspaces = workspace_ids_of(session, agent)
+        if workspaces:
+            do_set_presence(session, rt.clock, agent, presence, workspace_id=workspaces[0])
+    target = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/inbox"
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,265 @@
+"""Inbox queries for the agent's desk: queues with counts, filters, sort, enriched rows.
+
+Read-only; the page handler in ``web.pages`` only parses the query string and renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from caredesk.models import (
+    Agent,
+    ChannelAccount,
+    Conversation,
+    Customer,
+    FollowUp,
+    Message,
+    Team,
+    TeamMember,
+)
+from caredesk.models.conversation import OPEN_STATUSES
+
+# (key, English label); labels go through gettext in the template.
+QUEUES = (
+    ("mine", "Mine"),
+    ("team", "My team"),
+    ("unassigned", "Unassigned"),
+    ("sales", "Sales leads"),
+    ("breaching", "Breaching soon"),
+    ("followups", "Follow-ups due"),
+    ("open", "All open"),
+    ("all", "Everything"),
+)
+SORTS = (
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("sla", "Time left on SLA"),
+    ("priority", "Priority"),
+)
+BREACHING_WINDOW = timedelta(minutes=30)
+# The languages triage tells apart, plus "und" (could not tell).
+FILTER_LANGUAGES = ("en", "da", "hi", "ur", "te", "und")
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    queue: str = "open"
+    channel: str = ""
+    language: str = ""
+    kind: str = ""
+    priority: str = ""
+    status: str = ""
+    team: int | None = None
+    tag: str = ""
+    text: str = ""
+    sort: str = "newest"
+
+    def as_params(self) -> dict[str, Any]:
+        """Non-empty filters, for links that keep them (queue tabs, sort)."""
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if v not in ("", None) and k != "queue" and not (k == "sort" and v == "newest")
+        }
+
+
+@dataclass(frozen=True)
+class Row:
+    conversation: Conversation
+    customer_name: str
+    assignee_name: str | None
+    team_name: str | None
+    preview: str
+
+
+def my_team_ids(session: Session, agent_id: int) -> list[int]:
+    return list(
+        session.execute(select(TeamMember.team_id).where(TeamMember.agent_id == agent_id)).scalars()
+    )
+
+
+def _open() -> ColumnElement[bool]:
+    return Conversation.status.in_(OPEN_STATUSES)
+
+
+def _queue_condition(
+    queue: str, agent_id: int, team_ids: list[int], now: datetime
+) -> ColumnElement[bool] | None:
+    if queue == "mine":
+        return and_(Conversation.assignee_id == agent_id, _open())
+    if queue == "team":
+        return and_(Conversation.team_id.in_(team_ids or [-1]), _open())
+    if queue == "unassigned":
+        return and_(Conversation.assignee_id.is_(None), _open())
+    if queue == "sales":
+        return and_(Conversation.kind == "sales", _open())
+    if queue == "breaching":
+        return and_(_open(), Conversation.sla_due_at <= now + BREACHING_WINDOW)
+    if queue == "followups":
+        return Conversation.id.in_(
+            select(FollowUp.conversation_id).where(
+                FollowUp.agent_id == agent_id,
+                FollowUp.status.in_(("scheduled", "missed")),
+                FollowUp.due_at <= now,
+            )
+        )
+    if queue == "open":
+        return _open()
+    return None
+
+
+def _query(
+    workspace_ids: tuple[int, ...],
+    q: InboxQuery,
+    agent_id: int,
+    team_ids: list[int],
+    now: datetime,
+) -> Select[Conversation]:
+    stmt = select(Conversation).where(Conversation.workspace_id.in_(workspace_ids))
+    cond = _queue_condition(q.queue, agent_id, team_ids, now)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    for column, value in (
+        (Conversation.status, q.status),
+        (Conversation.channel, q.channel),
+        (Conversation.language, q.language),
+        (Conversation.kind, q.kind),
+        (Conversation.priority, q.priority),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    if q.team is not None:
+        stmt = stmt.where(Conversation.team_id == q.team)
+    if q.tag:
+        # Tags are a JSON list; its text form holds each tag as a quoted string.
+        needle = q.tag.strip().replace("\\", "").replace('"', "")
+        stmt = stmt.where(cast(Conversation.tags, String).like(f'%"{needle}"%'))
+    if q.text.strip():
+        pattern = f"%{q.text.strip()}%"
+        stmt = stmt.where(
+            or_(
+                Conversation.reference.ilike(pattern),
+                Conversation.id.in_(
+                    select(Message.conversation_id).where(
+                        Message.workspace_id.in_(workspace_ids), Message.text.ilike(pattern)
+                    )
+                ),
+            )
+        )
+    return stmt
+
+
+def _order(stmt: Select[Conversation], sort: str) -> Select[Conversation]:
+    if sort == "oldest":
+        return stmt.order_by(Conversation.last_message_at.asc(), Conversation.id)
+    if sort == "sla":
+        return stmt.order_by(
+            Conversation.sla_due_at.is_(None), Conversation.sla_due_at.asc(), Conversation.id
+        )
+    if sort == "priority":
+        rank = case(
+            {"urgent": 0, "high": 1, "normal": 2, "low": 3}, value=Conversation.priority, else_=4
+        )
+        return stmt.order_by(rank, Conversation.last_message_at.desc())
+    return stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+
+
+def _pairs(session: Session, stmt: Select[int, str]) -> dict[int, str]:
+    return {key: value for key, value in session.execute(stmt)}
+
+
+def rows(
+    session: Session,
+    workspace_ids: tuple[int, ...],
+    q: InboxQuery,
+    agent_id: int,
+    now: datetime,
+    *,
+    limit: int = PAGE_SIZE,
+) -> list[Row]:
+    team_ids = my_team_ids(session, agent_id)
+    stmt = _order(_query(workspace_ids, q, agent_id, team_ids, now), q.sort).limit(limit)
+    conversations = list(session.execute(stmt).scalars())
+    if not conversations:
+        return []
+    ids = [c.id for c in conversations]
+    customers = _pairs(
+        session,
+        select(Customer.id, Customer.display_name).where(
+            Customer.id.in_({c.customer_id for c in conversations})
+        ),
+    )
+    agent_ids = {c.assignee_id for c in conversations if c.assignee_id}
+    agents = _pairs(session, select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids)))
+    row_teams = {c.team_id for c in conversations if c.team_id}
+    teams = _pairs(session, select(Team.id, Team.name).where(Team.id.in_(row_teams)))
+    newest = (
+        select(Message.conversation_id, func.max(Message.id).label("mid"))
+        .where(Message.conversation_id.in_(ids), Message.direction == "in")
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    previews = _pairs(
+        session,
+        select(Message.conversation_id, Message.text).join(newest, Message.id == newest.c.mid),
+    )
+    return [
+        Row(
+            conversation=c,
+            customer_name=customers.get(c.customer_id, "?"),
+            assignee_name=agents.get(c.assignee_id) if c.assignee_id else None,
+            team_name=teams.get(c.team_id) if c.team_id else None,
+            preview=(previews.get(c.id) or "")[:200],
+        )
+        for c in conversations
+    ]
+
+
+def counts(
+    session: Session, workspace_ids: tuple[int, ...], agent_id: int, now: datetime
+) -> dict[str, int]:
+    """Every queue's size. The open queues are counted in one pass over the *open*
+    conversations only (the (workspace, status) index finds them; closed ones are most of a
+    busy desk's history); "all" and "follow-ups due" are index look-ups of their own.
+    """
+    team_ids = my_team_ids(session, agent_id)
+    scoped = Conversation.workspace_id.in_(workspace_ids)
+    open_keys = [k for k, _ in QUEUES if k not in ("all", "followups")]
+    columns = [
+        func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+        for k in open_keys
+        if (cond := _queue_condition(k, agent_id, team_ids, now)) is not None
+    ]
+    values = session.execute(select(*columns).where(scoped, _open())).one()
+    out = {k: int(v) for k, v in zip(open_keys, values, strict=True)}
+    due = _queue_condition("followups", agent_id, team_ids, now)
+    assert due is not None
+    out["followups"] = session.execute(select(func.count()).where(scoped, due)).scalar_one()
+    out["all"] = session.execute(select(func.count()).where(scoped)).scalar_one()
+    return {k: out[k] for k, _ in QUEUES}
+
+
+def filter_choices(session: Session, workspace_ids: tuple[int, ...]) -> dict[str, list[Any]]:
+    """Values offered in the filter bar. Channels come from the workspace's accounts (plus the
+    web form and email) and languages from the supported set: both cheap at any inbox size."""
+    accounts = session.execute(
+        select(ChannelAccount.kind).where(ChannelAccount.workspace_id.in_(workspace_ids)).distinct()
+    ).scalars()
+    kinds = set(accounts)
+    if "meta" in kinds:  # one Meta account carries both networks
+        kinds |= {"facebook", "instagram"}
+    channels = sorted((kinds - {"meta"}) | {"email", "webform"})
+    teams = list(
+        session.execute(
+            select(Team.id, Team.name)
+            .where(Team.workspace_id.in_(workspace_ids))
+            .order_by(Team.name)
+        )
+    )
+    return {"channels": channels, "languages": list(FILTER_LANGUAGES), "teams": teams}

@@ -1,0 +1,145 @@
+"""Live updates: a Server-Sent Events stream of changes, and who is viewing/typing where.
+
+Changes come from ``events.record`` (published after commit through ``kit.pubsub``); presence
+notices go through the same broker so every web process sees them. Each stream only carries
+notices of the agent's own workspaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
+
+from caredesk.conversations.access import access_conversation, workspace_ids_of
+from caredesk.httpkit.deps import LoginRequired, current_agent, db, runtime, web_session
+from caredesk.httpkit.session import WebSession
+from caredesk.kit.errors import ValidationFailed
+from caredesk.kit.pubsub import get_broker
+from caredesk.kit.runtime import Runtime
+from caredesk.models import Agent
+from caredesk.web.pages import check_csrf
+
+router = APIRouter(include_in_schema=False)
+
+STREAM_SECONDS = 300.0  # the browser's EventSource reconnects by itself
+HEARTBEAT_SECONDS = 15.0
+TTL = {"viewing": 45.0, "typing": 8.0}
+
+
+class Presence:
+    """Who has which conversation open (per process; refreshed by the page every 20 s)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, dict[int, tuple[str, str, float]]] = {}
+        self._lock = threading.Lock()
+
+    def update(self, conversation_id: int, agent_id: int, name: str, state: str) -> None:
+        with self._lock:
+            here = self._seen.setdefault(conversation_id, {})
+            if state == "left":
+                here.pop(agent_id, None)
+            else:
+                here[agent_id] = (name, state, time.monotonic() + TTL[state])
+
+    def viewers(self, conversation_id: int) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        with self._lock:
+            here = self._seen.get(conversation_id, {})
+            for agent_id in [a for a, (_, _, until) in here.items() if until < now]:
+                del here[agent_id]
+            return [
+                {"agent_id": a, "name": name, "state": state}
+                for a, (name, state, _) in sorted(here.items())
+            ]
+
+
+presence = Presence()
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+async def _stream(
+    request: Request, workspaces: frozenset[int], agent_id: int
+) -> AsyncIterator[str]:
+    with get_broker().subscribe() as inbox:
+        yield "retry: 3000\n\n"
+        started = last_beat = time.monotonic()
+        while time.monotonic() - started < STREAM_SECONDS:
+            if await request.is_disconnected():
+                return
+            sent = False
+            while True:
+                try:
+                    notice = inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if notice.get("workspace_id") not in workspaces:
+                    continue
+                kind = "presence" if notice.get("event") == "presence" else "change"
+                if kind == "presence" and notice.get("agent_id") == agent_id:
+                    continue
+                yield _sse(kind, notice)
+                sent = True
+            if not sent and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+                last_beat = time.monotonic()
+                yield ": beat\n\n"
+            await asyncio.sleep(0.25)
+
+
+@router.get("/live/events")
+def events(
+    request: Request,
+    ws: WebSession = Depends(web_session),
+    rt: Runtime = Depends(runtime),
+) -> StreamingResponse:
+    # A short session of its own: the stream stays open for minutes and must not hold a
+    # database connection all that time.
+    with rt.sessions() as session:
+        agent = session.get(Agent, ws.agent_id)
+        if agent is None or not agent.is_active:
+            raise LoginRequired("please sign in")
+        workspaces = frozenset(workspace_ids_of(session, agent))
+        agent_id = agent.id
+    return StreamingResponse(
+        _stream(request, workspaces, agent_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/live/presence")
+def announce(
+    conversation_id: Annotated[int, Form()],
+    state: Annotated[str, Form(max_length=10)],
+    csrf_token: Annotated[str, Form()] = "",
+    agent: Agent = Depends(current_agent),
+    ws: WebSession = Depends(web_session),
+    session: Session = Depends(db),
+) -> JSONResponse:
+    check_csrf(ws, csrf_token)
+    if state not in (*TTL, "left"):
+        raise ValidationFailed("state must be viewing, typing or left")
+    conversation = access_conversation(session, agent, conversation_id)
+    presence.update(conversation.id, agent.id, agent.name, state)
+    get_broker().publish(
+        {
+            "event": "presence",
+            "workspace_id": conversation.workspace_id,
+            "conversation_id": conversation.id,
+            "agent_id": agent.id,
+            "name": agent.name,
+            "state": state,
+        }
+    )
+    return JSONResponse({"viewers": presence.viewers(conversation.id)})
