@@ -118,7 +118,10 @@ def conversation_page(
     rt: Runtime = Depends(runtime),
 ) -> Response:
     conversation = access_conversation(session, agent, conversation_id)
-    do_mark_viewed(session, rt.clock, conversation, agent)
+    # Its own short transaction: on SQLite a write held open while the page renders blocks
+    # every other writer (measured as "database is locked" under 50 agents).
+    with unit_of_work(rt.sessions) as writer:
+        do_mark_viewed(writer, rt.clock, conversation, agent)
     return _render(request, rt, ws, conversation_id, session=session)
 
 
