@@ -370,3 +370,11 @@ def test_source_setting_must_be_account_or_listening():
     assert validate_config("x", {"source": "listening"})["source"] == "listening"
     with pytest.raises(ValidationFailed, match="'source' must be"):
         validate_config("x", {"source": "everything"})
+
+
+def test_account_with_polling_turned_off_is_never_due(sessions, session, clock, x_api):
+    acct = _x_account(session, clock, x_api, cursor=None)
+    assert acct.id in due_accounts(sessions, clock)
+    acct.config = {**acct.config, "polling": False}
+    session.commit()
+    assert acct.id not in due_accounts(sessions, clock)

@@ -32,6 +32,12 @@ def test_sentiment_of_clear_posts(triager: Triager, text: str, sentiment: str) -
         ("what's the price of the family plan?", "sales", "pricing"),
         ("love the new store, the staff were brilliant", "engagement", "praise"),
         ("SEO Wizards: cheap followers, click here", "noise", "spam"),
+        (
+            "Hello team, we can get your website to #1 on Google in 30 days GUARANTEED!!! "
+            "Reply YES for a free audit.",
+            "noise",
+            "spam",
+        ),
     ],
 )
 def test_kind_and_intent(triager: Triager, text: str, kind: str, intent: str) -> None:

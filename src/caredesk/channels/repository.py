@@ -63,9 +63,10 @@ def cursor_of(session: Session, account_id: int, *, for_update: bool = False) ->
 def due_polling_accounts(
     session: Session, kinds: frozenset[str], now: datetime, limit: int = 1000
 ) -> list[int]:
-    """Active polling accounts never polled, or whose next poll time has come."""
+    """Active polling accounts never polled, or whose next poll time has come (accounts set to
+    ``polling: false`` — webhook-only ones, the demo's — are left alone)."""
     stmt = (
-        select(ChannelAccount.id)
+        select(ChannelAccount.id, ChannelAccount.config)
         .outerjoin(
             PollCursor,
             (PollCursor.channel_account_id == ChannelAccount.id)
@@ -83,4 +84,8 @@ def due_polling_accounts(
         .order_by(ChannelAccount.id)
         .limit(limit)
     )
-    return list(session.execute(stmt).scalars())
+    return [
+        account_id
+        for account_id, config in session.execute(stmt)
+        if (config or {}).get("polling", True) is not False
+    ]

@@ -35,6 +35,8 @@ _COMMON = {
     # "listening": what this account hears (search, keyword streams) is kept only when a
     # listening rule matches; "account" (default): posts addressed to the brand, always kept.
     "source": "str",
+    # false: webhook-only account (or one without network credentials): never polled.
+    "polling": "bool",
 }
 
 CONFIG_KEYS: dict[str, dict[str, str]] = {

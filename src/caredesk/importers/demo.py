@@ -107,8 +107,9 @@ def load_demo(sessions: sessionmaker[Session], clock: Clock, triage: TriageFn) -
         for account in session.execute(
             select(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
         ).scalars():
-            # Demo accounts have no network credentials: replies go to the local sandbox.
-            account.config = {**account.config, "delivery_adapter": "sandbox"}
+            # Demo accounts have no network credentials: replies go to the local sandbox and
+            # nothing is polled.
+            account.config = {**account.config, "delivery_adapter": "sandbox", "polling": False}
     return DemoReport(created=True, posts=report)
 
 
