@@ -23,14 +23,13 @@ from caredesk.ingest.service import do_receive
 from caredesk.kit.db import unit_of_work
 from caredesk.models import InboxItem, PollCursor
 from tests import factories as f
+from tests.channels import fakeapi
 from tests.channels.email.imap_server import ImapServer
-from tests.channels.mastodon import fakeapi_mastodon as mfake
-from tests.channels.x import fakeapi_x as xfake
 
 MENTIONS = "/2/users/2244994945/mentions"
 NOTIFS = "/api/v1/notifications"
 OLD_X = json.dumps({"mentions": {"since_id": "1445880548472328100"}})
-EMAIL_FIXTURES = xfake.FIXTURES / "email"
+EMAIL_FIXTURES = fakeapi.FIXTURES / "email"
 
 
 class Crash(Exception):
@@ -39,12 +38,12 @@ class Crash(Exception):
 
 @pytest.fixture
 def x_api():
-    yield from xfake.running_fake_api()
+    yield from fakeapi.running_fake_api()
 
 
 @pytest.fixture
 def mastodon_api():
-    yield from mfake.running_fake_api()
+    yield from fakeapi.running_fake_api()
 
 
 def _x_account(session, clock, api, cursor=OLD_X):
@@ -68,9 +67,9 @@ def _x_pages(api):
     api.on(
         "GET",
         MENTIONS,
-        xfake.Reply(body=xfake.fixture_json("x", "mentions_page1.json")),
-        xfake.Reply(body=xfake.fixture_json("x", "mentions_page2.json")),
-        xfake.Reply(body=xfake.fixture_json("x", "mentions_empty.json")),
+        fakeapi.Reply(body=fakeapi.fixture_json("x", "mentions_page1.json")),
+        fakeapi.Reply(body=fakeapi.fixture_json("x", "mentions_page2.json")),
+        fakeapi.Reply(body=fakeapi.fixture_json("x", "mentions_empty.json")),
     )
 
 
@@ -122,8 +121,8 @@ def test_crash_after_fetch_before_commit_rereads_and_dedupes(sessions, session, 
     webhook_copy = f.post(external_id="1445880548472328194", channel="x")
     with unit_of_work(sessions) as s:
         do_receive(s, clock, [webhook_copy], channel_account_id=acct.id, enqueue=False)
-    page1 = xfake.Reply(body=xfake.fixture_json("x", "mentions_page1.json"))
-    page2 = xfake.Reply(body=xfake.fixture_json("x", "mentions_page2.json"))
+    page1 = fakeapi.Reply(body=fakeapi.fixture_json("x", "mentions_page1.json"))
+    page2 = fakeapi.Reply(body=fakeapi.fixture_json("x", "mentions_page2.json"))
     x_api.on("GET", MENTIONS, page1, page2, page1, page2)
     adapter = XAdapter(HttpClient(clock=clock))
 
@@ -154,9 +153,9 @@ def test_x_429_keeps_the_cursor_and_waits_for_the_reset(sessions, session, clock
     x_api.on(
         "GET",
         MENTIONS,
-        xfake.Reply(
+        fakeapi.Reply(
             429,
-            xfake.fixture_json("x", "too_many_requests_429.json"),
+            fakeapi.fixture_json("x", "too_many_requests_429.json"),
             {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)},
         ),
     )
@@ -184,11 +183,11 @@ def test_exhausted_quota_on_success_defers_the_next_poll_without_calling(
 ):
     acct = _x_account(session, clock, x_api)
     reset = int(clock.now().timestamp()) + 600
-    page = xfake.fixture_json("x", "mentions_page2.json")
+    page = fakeapi.fixture_json("x", "mentions_page2.json")
     x_api.on(
         "GET",
         MENTIONS,
-        xfake.Reply(
+        fakeapi.Reply(
             body=page, headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
         ),
     )
@@ -244,8 +243,8 @@ def test_mastodon_notifications_poll_and_retry_after(sessions, session, clock, m
     mastodon_api.on(
         "GET",
         NOTIFS,
-        mfake.Reply(body=mfake.fixture_json("mastodon", "notifications_page1.json")),
-        mfake.Reply(body=[]),
+        fakeapi.Reply(body=fakeapi.fixture_json("mastodon", "notifications_page1.json")),
+        fakeapi.Reply(body=[]),
     )
     adapter = MastodonAdapter(HttpClient(clock=clock))
     outcome = poll_account(sessions, clock, acct.id, adapter=adapter)
@@ -255,9 +254,9 @@ def test_mastodon_notifications_poll_and_retry_after(sessions, session, clock, m
     assert json.loads(cursor_after)["notifications"] != "34975800"
 
     mastodon_api.routes[("GET", NOTIFS)] = [
-        mfake.Reply(
+        fakeapi.Reply(
             429,
-            mfake.fixture_json("mastodon", "too_many_requests_429.json"),
+            fakeapi.fixture_json("mastodon", "too_many_requests_429.json"),
             {"Retry-After": "300"},
         )
     ]

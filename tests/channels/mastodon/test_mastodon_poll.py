@@ -12,7 +12,7 @@ from caredesk.channels.base import (
 from caredesk.channels.http import HttpClient
 from caredesk.channels.mastodon.adapter import MastodonAdapter
 from caredesk.kit.clock import FrozenClock
-from tests.channels.mastodon.fakeapi_mastodon import (
+from tests.channels.fakeapi import (
     FakeApi,
     Reply,
     fixture_json,

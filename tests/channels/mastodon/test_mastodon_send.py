@@ -4,7 +4,7 @@ import pytest
 
 from caredesk.channels.base import OutboundReply, PermanentChannelError, TransientChannelError
 from caredesk.channels.mastodon.adapter import MastodonAdapter
-from tests.channels.mastodon.fakeapi_mastodon import FakeApi, Reply, fixture_json, running_fake_api
+from tests.channels.fakeapi import FakeApi, Reply, fixture_json, running_fake_api
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from caredesk.channels.base import OutboundReply, PermanentChannelError, TransientChannelError
 from caredesk.channels.meta.adapter import MetaAdapter
-from tests.channels.meta.fakeapi_meta import FakeApi, Reply, fixture_json, running_fake_api
+from tests.channels.fakeapi import FakeApi, Reply, fixture_json, running_fake_api
 
 
 @pytest.fixture

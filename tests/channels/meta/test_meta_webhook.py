@@ -7,7 +7,7 @@ import pytest
 
 from caredesk.channels.base import WebhookRejected, WebhookRequest
 from caredesk.channels.meta.adapter import ADAPTER
-from tests.channels.meta.fakeapi_meta import fixture_bytes
+from tests.channels.fakeapi import fixture_bytes
 
 SECRET = "app-secret-for-tests"
 CONFIG = {"app_secret": SECRET, "verify_token": "my-verify-token"}

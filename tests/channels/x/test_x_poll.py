@@ -7,7 +7,7 @@ from caredesk.channels.base import PermanentChannelError, TransientChannelError
 from caredesk.channels.http import HttpClient
 from caredesk.channels.x.adapter import XAdapter
 from caredesk.kit.clock import FrozenClock
-from tests.channels.x.fakeapi_x import FakeApi, Reply, fixture_json, running_fake_api
+from tests.channels.fakeapi import FakeApi, Reply, fixture_json, running_fake_api
 
 
 @pytest.fixture

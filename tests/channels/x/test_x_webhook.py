@@ -7,7 +7,7 @@ import pytest
 
 from caredesk.channels.base import WebhookRejected, WebhookRequest
 from caredesk.channels.x.adapter import ADAPTER
-from tests.channels.x.fakeapi_x import fixture_bytes
+from tests.channels.fakeapi import fixture_bytes
 
 SECRET = "consumer-secret-for-tests"
 CONFIG = {"consumer_secret": SECRET, "user_id": "2244994945"}
