@@ -162,6 +162,24 @@ def test_rules_without_positive_terms_are_evaluated_for_every_post() -> None:
     assert ids(PostView("acme")) == [1, 3, 4]
 
 
+def test_repeated_hit_sets_still_get_results_for_each_post() -> None:
+    # Candidates and match objects are memoised per hit set and per rule: the same terms in
+    # posts with another author, reply state or language must still be judged afresh.
+    specs = [ACME, RuleSpec(2, 200, "router lang:en"), RuleSpec(3, 200, "acme router")]
+    matcher = CompiledMatcher.build(specs)
+    text = "Acme router died"
+    for _ in range(2):
+        assert [(m.rule_id, m.unaddressed) for m in matcher.match(PostView(text, lang="en"))] == [
+            (1, True),
+            (2, True),  # no brand terms given: its own words name the brand
+            (3, True),
+        ]
+        assert [m.rule_id for m in matcher.match(PostView(text, author_handle="@acme"))] == [3]
+        replied = matcher.match(PostView(text, is_reply_to_brand=True, lang="da"))
+        assert [(m.rule_id, m.unaddressed) for m in replied] == [(1, False), (3, False)]
+        assert matcher.match(PostView("@AcmeCare router"))[0].matched_terms == ("@AcmeCare",)
+
+
 def test_empty_matcher_matches_nothing() -> None:
     matcher = CompiledMatcher.build([])
     assert matcher.rule_count == 0

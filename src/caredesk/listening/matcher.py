@@ -12,19 +12,23 @@ of their terms (``-spam``, ``lang:da``) sit on a short always-evaluated list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
+from caredesk.listening.codegen import (
+    Check,
+    Compiler,
+    EvalFn,
+    generate,
+    is_plain_disjunction,
+    term_cost,
+    triggers,
+)
 from caredesk.listening.errors import RuleSyntaxError
 from caredesk.listening.nodes import (
-    And,
-    From,
-    Lang,
     Node,
-    Not,
-    Or,
     Term,
     TermKind,
     iter_terms,
@@ -33,7 +37,6 @@ from caredesk.listening.normalize import normalize_text
 from caredesk.listening.parser import parse_rule
 from caredesk.listening.term_index import TermIndex
 from caredesk.listening.terms import (
-    boundary_modes,
     find_term,
     term_from_text,
 )
@@ -66,8 +69,8 @@ class RuleMatch:
     matched_terms: tuple[str, ...]
 
 
-EvalFn = Callable[[set[int], str, str, str, str], bool]
-_GENERATED_BATCH: Final = 500
+_POOL_CACHE_SIZE: Final = 20_000
+_MADE_PER_RULE: Final = 32
 
 
 def normalize_handle(handle: str | None) -> str:
@@ -88,118 +91,38 @@ def _normalize_lang(lang: str | None) -> tuple[str, str]:
     return full, full.split("-", 1)[0]
 
 
-_Check = tuple[int, str, bool, int]  # AC term id (-1: not in the automaton), pattern, modes
-
-
 @dataclass(frozen=True, slots=True)
 class _Rule:
     index: int
     rule_id: int
     workspace_id: int
     evaluate: EvalFn | None  # None: true whenever one of its trigger terms hit
-    shown_terms: tuple[tuple[str, _Check], ...]  # positive terms: as written, how to check
+    shown_terms: tuple[tuple[str, Check], ...]  # positive terms: as written, how to check
     lazy_shown: bool  # some shown term is not in the automaton
     name_ids: frozenset[int]  # brand names and handles are always in the automaton
     handle_ids: frozenset[int]
     own_authors: frozenset[str]
 
 
-def _present(check: _Check, hits: set[int], text: str) -> bool:
+_Plan = tuple[
+    EvalFn | None,
+    frozenset[int],
+    frozenset[int],
+    frozenset[str],
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, Check], ...] | None,
+    dict[tuple[bool, tuple[str, ...]], RuleMatch],
+]
+
+
+def _present(check: Check, hits: set[int], text: str) -> bool:
     tid, pattern, left, right = check
     return tid in hits if tid >= 0 else find_term(text, pattern, left, right)
 
 
-def _term_cost(term: Term, *, brand: frozenset[str], frequencies: Mapping[str, float]) -> float:
-    """Guess how often a term occurs; rarer terms make better triggers."""
-    known = frequencies.get(term.pattern)
-    if known is not None:
-        return known
-    if term.kind is TermKind.HANDLE:
-        cost = 0.2
-    elif term.kind is TermKind.HASHTAG:
-        cost = 0.3
-    elif " " in term.pattern:
-        cost = 0.15
-    else:
-        cost = 4.0 / max(2, len(term.pattern))  # short words are the common ones
-    return cost * 0.3 if term.pattern in brand else cost
-
-
-def _triggers(node: Node, cost: Callable[[Term], float]) -> tuple[list[Term], float] | None:
-    """Terms of which at least one occurs in every post the rule matches, and their cost;
-    None when the rule can be true without any term (it must see every post)."""
-    if isinstance(node, Term):
-        return [node], cost(node)
-    if isinstance(node, Or):
-        terms: list[Term] = []
-        total = 0.0
-        for child in node.children:
-            sub = _triggers(child, cost)
-            if sub is None:
-                return None
-            terms.extend(sub[0])
-            total += sub[1]
-        return terms, total
-    if isinstance(node, And):  # every child must hold: the cheapest child's triggers suffice
-        options = [t for t in (_triggers(c, cost) for c in node.children) if t is not None]
-        return min(options, key=lambda t: t[1]) if options else None
-    return None  # lang:, from:, NOT
-
-
-class _Compiler:
-    """Turns rules into generated evaluation code over automaton hits."""
-
-    def __init__(self, automaton_terms: dict[str, int]) -> None:
-        self.term_ids = automaton_terms
-
-    def check(self, term: Term) -> _Check:
-        left, right = boundary_modes(term.pattern)
-        return self.term_ids.get(term.pattern, -1), term.pattern, left, right
-
-    def expr(self, node: Node) -> str:
-        if isinstance(node, Term):
-            tid, pattern, left, right = self.check(node)
-            if tid >= 0:
-                return f"{tid} in h"
-            # ``in`` (C speed) rules most posts out before the boundary-checked search.
-            return f"({pattern!r} in t and _find(t, {pattern!r}, {left!r}, {right!r}))"
-        if isinstance(node, Lang):
-            return f"{'lg' if '-' in node.code else 'lp'} == {node.code!r}"
-        if isinstance(node, From):
-            return f"au == {node.handle!r}"
-        if isinstance(node, Not):
-            return f"not ({self.expr(node.child)})"
-        joiner = " and " if isinstance(node, And) else " or "
-        # Automaton lookups are cheap and text searches are not: test them first.
-        parts = sorted(node.children, key=lambda c: not (isinstance(c, Term)))
-        return "(" + joiner.join(self.expr(c) for c in parts) + ")"
-
-
-def _is_plain_disjunction(node: Node) -> bool:
-    if isinstance(node, Term):
-        return True
-    return isinstance(node, Or) and all(isinstance(c, Term) for c in node.children)
-
-
-def _generate(sources: list[tuple[int, str]]) -> dict[int, EvalFn]:
-    """Compile ``def _r<index>(h, t, lg, lp, au): return <expr>`` for many rules at once.
-
-    The expressions contain only integers, operators, names defined here and ``repr()``
-    literals of patterns, language codes and handles, so executing them is safe.
-    """
-    out: dict[int, EvalFn] = {}
-    for lo in range(0, len(sources), _GENERATED_BATCH):
-        batch = sources[lo : lo + _GENERATED_BATCH]
-        code = "\n".join(f"def _r{i}(h, t, lg, lp, au):\n    return {e}" for i, e in batch)
-        namespace: dict[str, Any] = {"_find": find_term}
-        exec(compile(code, "<listening rules>", "exec"), namespace)  # noqa: S102
-        for i, _ in batch:
-            out[i] = namespace[f"_r{i}"]
-    return out
-
-
 class CompiledMatcher:
-    """Immutable once built; safe to share between threads."""
+    """Immutable once built; safe to share between threads (its two memo caches are bounded
+    and hold only values that are the same whichever thread computes them)."""
 
     def __init__(
         self,
@@ -216,6 +139,21 @@ class CompiledMatcher:
         self.errors = errors
         self.rule_count = len(rules)
         self.term_count = len(term_rules)  # terms in the automaton (the rules' triggers)
+        # Per-post hot path: candidates of a single hit, and each rule as one flat tuple.
+        self._single = [tuple(sorted(r + always)) if always else r for r in term_rules]
+        self._plans: list[_Plan] = [
+            (
+                r.evaluate,
+                r.name_ids,
+                r.handle_ids,
+                r.own_authors,
+                tuple((shown, check[0]) for shown, check in r.shown_terms),
+                r.shown_terms if r.lazy_shown else None,
+                {},
+            )
+            for r in rules
+        ]
+        self._pool_cache: dict[frozenset[int], tuple[int, ...]] = {}
 
     @classmethod
     def build(
@@ -260,7 +198,7 @@ class CompiledMatcher:
         rule_triggers: list[list[int] | None] = []
         for _spec, node, names, handles in parsed:
             brand = frozenset(t.pattern for t in (*names, *handles))
-            found = _triggers(node, partial(_term_cost, brand=brand, frequencies=frequencies))
+            found = triggers(node, partial(term_cost, brand=brand, frequencies=frequencies))
             if found is None:
                 rule_triggers.append(None)
                 continue
@@ -282,16 +220,16 @@ class CompiledMatcher:
             rule_names.append((names, handles))
 
         # Pass 2: evaluation code and what to report for a match.
-        compiler = _Compiler(automaton_terms)
+        compiler = Compiler(automaton_terms)
         rules: list[_Rule] = []
         sources: list[tuple[int, str]] = []
         for index, (spec, node, _names, _handles) in enumerate(parsed):
             names, handles = rule_names[index]
-            shown: dict[str, tuple[str, _Check]] = {}
+            shown: dict[str, tuple[str, Check]] = {}
             for term, is_positive in iter_terms(node):
                 if is_positive:
                     shown.setdefault(term.pattern, (term.display(), compiler.check(term)))
-            if not (_is_plain_disjunction(node) and rule_triggers[index] is not None):
+            if not (is_plain_disjunction(node) and rule_triggers[index] is not None):
                 sources.append((index, compiler.expr(node)))
             rules.append(
                 _Rule(
@@ -306,7 +244,7 @@ class CompiledMatcher:
                     own_authors=frozenset(t.pattern[1:] for t in handles),
                 )
             )
-        functions = _generate(sources)
+        functions = generate(sources)
         rules = [replace(r, evaluate=functions.get(r.index)) for r in rules]
         term_rules: list[list[int]] = [[] for _ in automaton_terms]
         always: list[int] = []
@@ -329,25 +267,32 @@ class CompiledMatcher:
     def _hits(self, text: str) -> set[int]:
         return self._index.hits(text)
 
+    def _candidates(self, hits: set[int]) -> tuple[int, ...]:
+        """Rules to evaluate for a post with these hits, in build order. Posts repeat the same
+        few hit sets (a brand's name and handle), so the sorted union is memoised."""
+        key = frozenset(hits)
+        found = self._pool_cache.get(key)
+        if found is None:
+            pool: set[int] = set(self._always)
+            for tid in hits:
+                pool.update(self._term_rules[tid])
+            found = tuple(sorted(pool))
+            if len(self._pool_cache) >= _POOL_CACHE_SIZE:  # bounded for hostile input
+                self._pool_cache.clear()
+            self._pool_cache[key] = found
+        return found
+
     def match(self, post: PostView) -> list[RuleMatch]:
         """Every rule that matches ``post``, in build order. Never raises on post content."""
         text = normalize_text(post.text)
         hits = self._index.hits(text) if text else set()
-        term_rules = self._term_rules
-        always = self._always
-        candidates: Iterable[int]
         if not hits:
-            if not always:
-                return []
-            candidates = always
+            candidates = self._always
         elif len(hits) == 1:
             (tid,) = hits
-            candidates = sorted(term_rules[tid] + always) if always else term_rules[tid]
+            candidates = self._single[tid]
         else:
-            pool: set[int] = set(always)
-            for tid in hits:
-                pool.update(term_rules[tid])
-            candidates = sorted(pool)
+            candidates = self._candidates(hits)
         if not candidates:
             return []
         lang = _LANG_CACHE.get(post.lang)
@@ -363,23 +308,32 @@ class CompiledMatcher:
             if len(_AUTHOR_CACHE) >= 50_000:  # bounded: authors are many, repeats common
                 _AUTHOR_CACHE.clear()
             _AUTHOR_CACHE[author] = au
-        rules = self._rules
+        reply = post.is_reply_to_brand
+        plans = self._plans
         out: list[RuleMatch] = []
         for index in candidates:
-            rule = rules[index]
-            if rule.evaluate is not None and not rule.evaluate(hits, text, lg, lp, au):
+            evaluate, names, handles, own, shown_ids, lazy_terms, made = plans[index]
+            if evaluate is not None and not evaluate(hits, text, lg, lp, au):
                 continue
             unaddressed = (
-                not post.is_reply_to_brand
-                and not hits.isdisjoint(rule.name_ids)
-                and hits.isdisjoint(rule.handle_ids)
-                and au not in rule.own_authors
+                not reply
+                and not hits.isdisjoint(names)
+                and hits.isdisjoint(handles)
+                and au not in own
             )
-            if rule.lazy_shown:
-                shown = tuple([s for s, c in rule.shown_terms if _present(c, hits, text)])
+            if lazy_terms is None:
+                shown = tuple([s for s, tid in shown_ids if tid in hits])
             else:
-                shown = tuple([s for s, c in rule.shown_terms if c[0] in hits])
-            out.append(RuleMatch(rule.rule_id, rule.workspace_id, unaddressed, shown))
+                shown = tuple([s for s, c in lazy_terms if _present(c, hits, text)])
+            # RuleMatch is immutable and a frozen dataclass is slow to create: reuse them.
+            key = (unaddressed, shown)
+            found = made.get(key)
+            if found is None:
+                rule = self._rules[index]
+                found = RuleMatch(rule.rule_id, rule.workspace_id, unaddressed, shown)
+                if len(made) < _MADE_PER_RULE:
+                    made[key] = found
+            out.append(found)
         return out
 
     def match_workspaces(self, post: PostView) -> dict[int, list[RuleMatch]]:
