@@ -45,6 +45,8 @@ BREACHING_WINDOW = timedelta(minutes=30)
 # The languages triage tells apart, plus "und" (could not tell).
 FILTER_LANGUAGES = ("en", "da", "hi", "ur", "te", "und")
 PAGE_SIZE = 50
+# Queues whose open conversations an index finds directly (see ``_query``).
+NARROW_QUEUES = ("mine", "team", "unassigned")
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,16 @@ def _query(
     agent_id: int,
     team_ids: list[int],
     now: datetime,
+    dialect: str = "",
 ) -> Select[Conversation]:
-    stmt = select(Conversation).where(Conversation.workspace_id.in_(workspace_ids))
+    scope: Any = Conversation.workspace_id
+    if dialect == "sqlite" and q.queue in NARROW_QUEUES:
+        # With bound parameters SQLite cannot tell that an agent's (or a team's, or the
+        # unassigned) open conversations are few, so it walks the whole workspace newest-first
+        # to fill a page (15 ms at 50k conversations). "workspace_id + 0" is not indexable, so
+        # it takes the (assignee|team, status) index and sorts those few rows instead (~1 ms).
+        scope = Conversation.workspace_id + 0
+    stmt = select(Conversation).where(scope.in_(workspace_ids))
     cond = _queue_condition(q.queue, agent_id, team_ids, now)
     if cond is not None:
         stmt = stmt.where(cond)
@@ -145,14 +155,22 @@ def _query(
         stmt = stmt.where(
             or_(
                 Conversation.reference.ilike(pattern),
-                Conversation.id.in_(
-                    select(Message.conversation_id).where(
-                        Message.workspace_id.in_(workspace_ids), Message.text.ilike(pattern)
-                    )
-                ),
+                _mentions_text(pattern),
             )
         )
     return stmt
+
+
+def _mentions_text(pattern: str) -> ColumnElement[bool]:
+    """A message of the conversation contains the text. A correlated EXISTS lets the
+    newest-first walk stop at the first page of hits: matching every message of the workspace
+    first (the IN form) took 190 ms on PostgreSQL for a common word at 50k conversations and
+    40 ms on SQLite; for a rare word PostgreSQL still hashes the trigram-index hits once."""
+    return (
+        select(Message.id)
+        .where(Message.conversation_id == Conversation.id, Message.text.ilike(pattern))
+        .exists()
+    )
 
 
 def _order(stmt: Select[Conversation], sort: str) -> Select[Conversation]:
@@ -184,7 +202,8 @@ def rows(
     limit: int = PAGE_SIZE,
 ) -> list[Row]:
     team_ids = my_team_ids(session, agent_id)
-    stmt = _order(_query(workspace_ids, q, agent_id, team_ids, now), q.sort).limit(limit)
+    dialect = session.get_bind().dialect.name
+    stmt = _order(_query(workspace_ids, q, agent_id, team_ids, now, dialect), q.sort).limit(limit)
     conversations = list(session.execute(stmt).scalars())
     if not conversations:
         return []
