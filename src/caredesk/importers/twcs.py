@@ -208,8 +208,11 @@ def _write_batch(
     existing = _existing_ids(
         session, workspace_id, [t.tweet_id for th in threads for t in th.tweets]
     )
-    fresh = [th for th in threads if not any(t.tweet_id in existing for t in th.tweets)]
-    partial = [th for th in threads if any(t.tweet_id in existing for t in th.tweets)]
+    # A thread seen before (re-import) is skipped; its known tweets are counted.
+    fresh: list[Thread] = []
+    partial: list[Thread] = []
+    for th in threads:
+        (partial if any(t.tweet_id in existing for t in th.tweets) else fresh).append(th)
     report.skipped_existing += sum(1 for th in partial for t in th.tweets if t.tweet_id in existing)
     customers = _customers(session, clock, workspace_id, {th.customer_id for th in fresh}, report)
     workspace = session.get_one(Workspace, workspace_id)

@@ -55,12 +55,14 @@ def _render(
     status: int = 200,
     extra: dict[str, Any] | None = None,
     session: Session | None = None,
+    checked: Conversation | None = None,
 ) -> Response:
+    """``checked``: the conversation, already access-checked in ``session`` by the caller."""
     own = session is None
     s = session or rt.sessions()
     try:
         agent = s.get_one(Agent, ws.agent_id)
-        conversation = access_conversation(s, agent, conversation_id)
+        conversation = checked or access_conversation(s, agent, conversation_id)
         context = {
             "agent": agent,
             "csrf": ws.csrf,
@@ -122,7 +124,7 @@ def conversation_page(
     # every other writer (measured as "database is locked" under 50 agents).
     with unit_of_work(rt.sessions) as writer:
         do_mark_viewed(writer, rt.clock, conversation, agent)
-    return _render(request, rt, ws, conversation_id, session=session)
+    return _render(request, rt, ws, conversation_id, session=session, checked=conversation)
 
 
 @router.post("/c/{conversation_id}/reply")
