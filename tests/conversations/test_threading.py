@@ -134,3 +134,73 @@ def test_triage_priority_and_kind_land_on_the_conversation(session, clock):
     )
     c = session.get(Conversation, out.conversation.id)
     assert (c.kind, c.priority, c.language) == ("sales", "urgent", "da")
+
+
+def _brand_reply(session, clock, conversation, external_id):
+    from caredesk.replies.service import do_record_brand_reply
+
+    return do_record_brand_reply(
+        session,
+        clock,
+        conversation,
+        external_id=external_id,
+        text="We are on it",
+        at=clock.now(),
+        account_id=None,
+        author_label="acme",
+        in_reply_to=None,
+        imported=False,
+    )
+
+
+def test_emailed_answer_to_a_web_form_reply_continues_that_conversation(session, clock):
+    # The form's reply goes out by email; the customer answers from their mail client, so the
+    # answer arrives on the email account naming our Message-ID.
+    ws = f.workspace(session, clock)
+    form = do_record_inbound(
+        session,
+        clock,
+        ws,
+        f.post(external_id="webform.abc", author="mette@example.dk", channel="webform"),
+        account_id=None,
+        triage=f.triage(),
+    )
+    _brand_reply(session, clock, form.conversation, "reply.1@acme.test")
+    answer = do_record_inbound(
+        session,
+        clock,
+        ws,
+        f.post(
+            "Tak, det virker nu",
+            external_id="answer.3@mail.example.dk",
+            author="mette@example.dk",
+            channel="email",
+            in_reply_to="reply.1@acme.test",
+        ),
+        account_id=None,
+        triage=f.triage(),
+    )
+    assert answer.conversation.id == form.conversation.id
+    assert answer.opened_conversation is False
+
+
+def test_reply_ids_of_other_networks_do_not_thread_across_channels(session, clock):
+    ws = f.workspace(session, clock)
+    form = do_record_inbound(
+        session,
+        clock,
+        ws,
+        f.post(external_id="webform.abd", author="a@example.dk", channel="webform"),
+        account_id=None,
+        triage=f.triage(),
+    )
+    _brand_reply(session, clock, form.conversation, "1234567890")
+    tweet = do_record_inbound(
+        session,
+        clock,
+        ws,
+        f.post(external_id="99", author="x-user", channel="x", in_reply_to="1234567890"),
+        account_id=None,
+        triage=f.triage(),
+    )
+    assert tweet.conversation.id != form.conversation.id

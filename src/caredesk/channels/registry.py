@@ -22,6 +22,9 @@ _PLUGINS: dict[str, str] = {
 }
 # Kinds whose posts arrive by polling (``fetch``); the others are pushed to us by webhooks.
 POLLING_KINDS = frozenset({"x", "mastodon", "email"})
+# Kinds whose message ids share one namespace. A web-form conversation is answered by email, so
+# the customer's emailed answer names our Message-ID while arriving on the email account.
+_SHARED_IDS: tuple[frozenset[str], ...] = (frozenset({"email", "webform"}),)
 # Methods every plug-in must provide (the ChannelAdapter protocol), checked on load.
 INTERFACE = ("handshake", "verify", "parse", "fetch", "send")
 _loaded: dict[str, ChannelAdapter] = {}
@@ -30,6 +33,12 @@ _loaded: dict[str, ChannelAdapter] = {}
 def register_plugin(kind: str, module: str) -> None:
     _PLUGINS[kind] = module
     _loaded.pop(kind, None)
+
+
+def threading_kinds(kind: str) -> tuple[str, ...]:
+    """The kinds whose messages a post arriving on ``kind`` may reply to (itself first)."""
+    shared = next((group for group in _SHARED_IDS if kind in group), frozenset())
+    return (kind, *sorted(shared - {kind}))
 
 
 def known_kinds() -> list[str]:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from caredesk.channels.registry import threading_kinds
 from caredesk.models import (
     Agent,
     ChannelAccount,
@@ -100,6 +101,8 @@ def find_message(
 def find_message_any(
     session: Session, workspace_id: int, channel: str, external_ids: Sequence[str]
 ) -> Message | None:
+    """The newest message of the workspace with one of ``external_ids``, on ``channel`` or a
+    channel sharing its id namespace (an email answering a web-form reply)."""
     if not external_ids:
         return None
     return (
@@ -107,7 +110,7 @@ def find_message_any(
             select(Message)
             .where(
                 Message.workspace_id == workspace_id,
-                Message.channel == channel,
+                Message.channel.in_(threading_kinds(channel)),
                 Message.external_id.in_(list(external_ids)),
             )
             .order_by(Message.created_at.desc())
