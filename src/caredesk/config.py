@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = Field(default="dev-insecure-change-me", min_length=8)
+    # Seals channel credentials at rest; falls back to secret_key. Old keys, for rotation.
+    secrets_key: str = ""
+    previous_secrets_keys: list[str] = Field(default_factory=list)
     secure_cookies: bool = False
     raw_payload_retention_days: int = 90
     max_webhook_bytes: int = 1_000_000

@@ -114,3 +114,12 @@ def test_webform_account_shows_its_public_contact_address(cli, session, clock):
     assert "still needed" not in out  # sandboxed: no SMTP settings required
     code, out, _ = cli("kinds")
     assert "webform" in out and "smtp_password" in out
+
+
+def test_reseal_reports_how_many_accounts_it_sealed(cli, session, clock):
+    ws = _ws(session, clock)
+    f.account(session, clock, ws)
+    session.commit()
+    code, out, err = cli("reseal")
+    assert code == 0, err
+    assert out.startswith("re-sealed the secrets of 0 account(s)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from caredesk.channels import repository as repo
 from caredesk.channels.registry import POLLING_KINDS
@@ -18,6 +19,7 @@ from caredesk.channels.settings import (
     validate_secret,
 )
 from caredesk.events import E, record
+from caredesk.kit import secretbox
 from caredesk.kit.clock import Clock
 from caredesk.kit.errors import Conflict, ValidationFailed
 from caredesk.kit.ids import new_token
@@ -147,6 +149,20 @@ def do_set_secret(
         key=key,
     )
     return account
+
+
+def do_reseal_secrets(session: Session) -> int:
+    """Seal every account's secrets under the current key (after a key rotation, or for rows
+    stored before sealing existed). Returns how many accounts were re-sealed."""
+    changed = 0
+    for account_id, stored in repo.stored_secrets(session):
+        if secretbox.is_sealed_with_current_key(stored):
+            continue
+        account = session.get_one(ChannelAccount, account_id)
+        account.secrets = dict(account.secrets)
+        flag_modified(account, "secrets")  # equal in Python; the stored form is what changes
+        changed += 1
+    return changed
 
 
 def account_view(session: Session, account: ChannelAccount) -> dict[str, Any]:

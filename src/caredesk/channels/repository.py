@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from caredesk.models import ChannelAccount, PollCursor, Workspace
+from caredesk.models._types import JsonType
 
 POLL_STREAM = "poll"
 
@@ -89,3 +91,9 @@ def due_polling_accounts(
         for account_id, config in session.execute(stmt)
         if (config or {}).get("polling", True) is not False
     ]
+
+
+def stored_secrets(session: Session) -> list[tuple[int, Any]]:
+    """(account id, the secrets column exactly as stored), bypassing unsealing."""
+    raw = type_coerce(ChannelAccount.secrets, JsonType)  # read as plain JSON, not unsealed
+    return [(int(i), v) for i, v in session.execute(select(ChannelAccount.id, raw))]

@@ -263,6 +263,23 @@ def set_secret(
     typer.echo(f"secret {key} {'removed' if remove else 'set'}")
 
 
+@app.command("reseal")
+def reseal() -> None:
+    """Seal every account's secrets under the current key (after rotating
+    CAREDESK_SECRETS_KEY with the old one in CAREDESK_PREVIOUS_SECRETS_KEYS)."""
+    from caredesk.channels.accounts import do_reseal_secrets
+    from caredesk.kit.db import unit_of_work
+    from caredesk.kit.secretbox import SecretsUnreadable
+
+    rt = _rt()
+    try:
+        with unit_of_work(rt.sessions) as session:
+            changed = do_reseal_secrets(session)
+    except SecretsUnreadable as exc:
+        _fail(exc.message)
+    typer.echo(f"re-sealed the secrets of {changed} account(s)")
+
+
 @app.command("poll")
 def poll(
     account: Annotated[

@@ -29,3 +29,9 @@ class Conflict(CaredeskError):
 
 class RateLimited(CaredeskError):
     status_code = 429
+
+
+class Misconfigured(CaredeskError):
+    """The deployment, not the request, is wrong (e.g. a missing key): try again once fixed."""
+
+    status_code = 503

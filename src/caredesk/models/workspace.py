@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caredesk.kit.db import Base
-from caredesk.models._types import PK, UTC, Json, JsonList, UTCOpt, fk_id
+from caredesk.models._types import PK, UTC, Json, JsonList, SealedJsonCol, UTCOpt, fk_id
 
 TEAM_KINDS = ("care", "sales", "engagement", "other")
 ACCOUNT_ROLES = ("care", "marketing", "agent")
@@ -74,9 +74,9 @@ class ChannelAccount(Base):
     external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     team_id: Mapped[int | None] = fk_id("teams.id", nullable=True, ondelete="SET NULL")
-    # Non-secret settings (api_base_url, page id...). Secrets are referenced, see config docs.
+    # Non-secret settings (api_base_url, page id...); secrets (tokens, passwords) sealed at rest.
     config: Mapped[Json]
-    secrets: Mapped[Json]
+    secrets: Mapped[SealedJsonCol]
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     webhook_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[UTC]
