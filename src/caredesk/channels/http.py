@@ -20,6 +20,7 @@ import httpx
 
 from caredesk.channels.base import ChannelError, PermanentChannelError, TransientChannelError
 from caredesk.kit.clock import Clock, SystemClock
+from caredesk.kit.shared_blocks import SharedBlocks, shared_blocks
 
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
@@ -114,25 +115,31 @@ def retry_after_seconds(headers: httpx.Headers, now: float) -> float | None:
 
 
 class RateLimitBook:
-    """Per-key 'do not call before' times, shared by all calls of one adapter instance."""
+    """Per-key 'do not call before' times, shared by all calls of one adapter instance and,
+    when the desk is scaled out, by every process (see :mod:`caredesk.kit.shared_blocks`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: Callable[[], SharedBlocks | None] = shared_blocks) -> None:
         self._until: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._shared = shared
 
     def wait_time(self, key: str, now: float) -> float:
         with self._lock:
             until = self._until.get(key)
-            if until is None:
-                return 0.0
-            if until <= now:
+            if until is not None and until <= now:
                 del self._until[key]
-                return 0.0
-            return until - now
+                until = None
+        if until is None:
+            store = self._shared()
+            until = store.until(key) if store is not None else None
+        return 0.0 if until is None or until <= now else until - now
 
     def block_until(self, key: str, until: float) -> None:
         with self._lock:
             self._until[key] = max(until, self._until.get(key, 0.0))
+        store = self._shared()
+        if store is not None:
+            store.block(key, until)
 
 
 class HttpClient:
