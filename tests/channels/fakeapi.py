@@ -1,4 +1,9 @@
-"""A real HTTP server on 127.0.0.1 that answers queued responses per (method, path)."""
+"""A real HTTP server on 127.0.0.1 that answers queued responses per (method, path).
+
+A reply with ``stream`` set is a streaming response (X's filtered stream, Mastodon's SSE): its
+items are written one by one as they come — bytes are sent and flushed, a number pauses that
+many seconds — and the connection is then closed, which is how a server drops a stream.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ class Reply:
     status: int = 200
     body: bytes | dict[str, Any] | list[Any] = b""
     headers: dict[str, str] = field(default_factory=dict)
+    stream: list[bytes | float] | None = None
 
 
 @dataclass
@@ -43,6 +49,7 @@ class FakeApi:
         self.routes: dict[tuple[str, str], list[Reply | Callable[[Seen], Reply]]] = {}
         self.seen: list[Seen] = []
         self.base_url = ""
+        self.closing = threading.Event()  # ends streaming pauses when the server shuts down
 
     def on(self, method: str, path: str, *replies: Reply | Callable[[Seen], Reply]) -> None:
         """Queue replies; the last one repeats."""
@@ -77,6 +84,9 @@ def running_fake_api() -> Iterator[FakeApi]:
                 body,
             )
             reply = api.answer(seen)
+            if reply.stream is not None:
+                self._stream(reply)
+                return
             payload = reply.body
             if not isinstance(payload, bytes):
                 payload = json.dumps(payload).encode()
@@ -87,6 +97,23 @@ def running_fake_api() -> Iterator[FakeApi]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
+
+        def _stream(self, reply: Reply) -> None:
+            self.close_connection = True
+            self.send_response(reply.status)
+            headers = {"Content-Type": "application/json", **reply.headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            try:
+                for item in reply.stream or []:
+                    if isinstance(item, bytes):
+                        self.wfile.write(item)
+                        self.wfile.flush()
+                    elif api.closing.wait(item):
+                        return
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up (e.g. its silence watchdog fired)
 
         do_GET = do_POST = do_DELETE = _serve
 
@@ -100,5 +127,6 @@ def running_fake_api() -> Iterator[FakeApi]:
     try:
         yield api
     finally:
+        api.closing.set()
         server.shutdown()
         server.server_close()

@@ -48,6 +48,9 @@ CONFIG_KEYS: dict[str, dict[str, str]] = {
         "initial_pages": "int",
         "timeout": "int",
         "max_webhook_bytes": "int",
+        # Filtered stream (``caredesk channels stream``); backfill_minutes needs Pro/Enterprise.
+        "stream": "bool",
+        "stream_backfill_minutes": "int",
     },
     "mastodon": {
         "api_base_url": "url",
@@ -56,6 +59,9 @@ CONFIG_KEYS: dict[str, dict[str, str]] = {
         "reply_visibility": "str",
         "max_pages": "int",
         "timeout": "int",
+        # Streaming API (user mentions + hashtags); streaming_url if on another host.
+        "stream": "bool",
+        "streaming_url": "url",
     },
     "meta": {"api_base_url": "url", "timeout": "int", "max_webhook_bytes": "int"},
     "email": {
@@ -196,6 +202,8 @@ def validate_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
                 "'embed_origins' entries must be origins like https://acme.example, "
                 f"got {origin[:80]!r}"
             )
+    if (clean.get("stream_backfill_minutes") or 0) > 5:
+        problems.append("x setting 'stream_backfill_minutes' must be 0 to 5 (X's limit)")
     if kind == "x" and clean.get("user_id") and not str(clean["user_id"]).isdigit():
         problems.append("x setting 'user_id' must be the numeric account id")
     if problems:

@@ -15,7 +15,9 @@ import typer
 
 from caredesk.kit.errors import CaredeskError
 
-app = typer.Typer(help="Channel accounts: add, list, show, configure, disable, set secrets, poll.")
+app = typer.Typer(
+    help="Channel accounts: add, list, show, configure, disable, set secrets, poll, stream."
+)
 
 
 def _fail(message: str) -> NoReturn:
@@ -324,3 +326,57 @@ def kinds() -> None:
         typer.echo(f"{kind}")
         typer.echo(f"  settings: {', '.join(sorted(CONFIG_KEYS[kind])) or '-'}")
         typer.echo(f"  secrets:  {', '.join(sorted(SECRET_KEYS[kind])) or '-'}")
+
+
+@app.command("stream")
+def stream(
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account (id or kind:handle).")
+    ] = None,
+    refresh: Annotated[
+        float, typer.Option(help="Seconds between re-reading accounts and printing counters.")
+    ] = 60.0,
+    run_for: Annotated[
+        float, typer.Option("--for", help="Stop after this many seconds (0: until a signal).")
+    ] = 0.0,
+) -> None:
+    """Keep the streams of accounts with stream=true open (X filtered stream, Mastodon
+    streaming) and store every post as it arrives, until Ctrl-C/SIGTERM. Streams run only in
+    this process (never inside serve/worker): run it next to them. Prints one JSON line per
+    stream at each refresh and at exit."""
+    import signal
+    import threading
+
+    import caredesk.tasks  # noqa: F401  (handlers, for CAREDESK_JOBS_IMMEDIATE setups)
+    from caredesk.ingest.streaming import StreamSupervisor
+    from caredesk.kit.db import unit_of_work
+
+    rt = _rt()
+    account_id = None
+    if account is not None:
+        with unit_of_work(rt.sessions) as session:
+            account_id = _account(session, account).id
+    supervisor = StreamSupervisor(rt.sessions, rt.clock, account_id=account_id)
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        supervisor.refresh()
+        for problem in supervisor.problems:
+            typer.secho(f"warning: {problem}", fg=typer.colors.YELLOW, err=True)
+        if not supervisor.runners:
+            _fail("no stream to open: set stream=true on an x or mastodon account (configure)")
+        typer.echo(f"streaming {len(supervisor.runners)} connection(s); Ctrl-C to stop", err=True)
+        if run_for > 0:
+            threading.Timer(run_for, stop.set).start()
+        while not stop.wait(max(1.0, refresh)):
+            supervisor.refresh()
+            for line in supervisor.status():
+                typer.echo(json.dumps(line, sort_keys=True))
+    finally:
+        supervisor.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for line in supervisor.status():
+        typer.echo(json.dumps(line, sort_keys=True))

@@ -17,9 +17,10 @@ Polling reads forward with ``min_id`` ("results immediately newer than"), follow
 poll cut short never skips posts. The cursor is JSON: {"notifications": id, "tag:acme": id, ...}.
 The first poll of a stream records the newest id without backfilling history.
 
-Streaming (``/api/v1/streaming``) is not used for ingestion: polling gives the same posts with a
-durable cursor. :meth:`MastodonAdapter.parse_stream_event` turns a streaming event into posts for
-a deployment that wants lower latency.
+Streaming (``/api/v1/streaming``, account setting ``stream: true``) is read by
+:mod:`caredesk.channels.mastodon.stream` under ``caredesk channels stream``, for posts within
+seconds; polling stays the safety net with its durable cursor (overlaps are absorbed by the inbox).
+:meth:`MastodonAdapter.parse_stream_event` turns one streaming event into posts.
 """
 
 from __future__ import annotations
