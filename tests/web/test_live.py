@@ -8,6 +8,7 @@ import time
 
 from caredesk.kit.pubsub import Broker, get_broker, set_broker
 from caredesk.web import live
+from caredesk.web import presence as presence_mod
 
 
 class _OpenRequest:
@@ -42,7 +43,7 @@ def test_stream_sends_only_my_workspaces_changes_and_not_my_own_presence() -> No
 
 
 def test_presence_shows_typing_then_forgets_a_closed_page(monkeypatch) -> None:
-    presence = live.Presence()
+    presence = presence_mod.LocalPresence()
     presence.update(7, 1, "Amira", "viewing")
     presence.update(7, 2, "Jonas", "typing")
     assert [(v["name"], v["state"]) for v in presence.viewers(7)] == [
@@ -50,6 +51,6 @@ def test_presence_shows_typing_then_forgets_a_closed_page(monkeypatch) -> None:
         ("Jonas", "typing"),
     ]
     presence.update(7, 1, "Amira", "left")
-    later = time.monotonic() + live.TTL["typing"] + 1
-    monkeypatch.setattr(live.time, "monotonic", lambda: later)
+    later = time.monotonic() + presence_mod.TTL["typing"] + 1
+    monkeypatch.setattr(presence_mod.time, "monotonic", lambda: later)
     assert presence.viewers(7) == []

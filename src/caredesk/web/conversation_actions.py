@@ -36,8 +36,8 @@ from caredesk.replies.suggest import suggest_replies
 from caredesk.routing.service import do_assign, do_transfer, do_unassign
 from caredesk.triage.store import CORRECTABLE, do_correct_triage
 from caredesk.web.conversation_view import conversation_context
-from caredesk.web.live import presence
 from caredesk.web.pages import check_csrf
+from caredesk.web.presence import presence_map
 from caredesk.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -69,7 +69,9 @@ def _render(
             "nav": "inbox",
             "client_key": secrets.token_urlsafe(12),
             "error": error,
-            "viewers": [v for v in presence.viewers(conversation.id) if v["agent_id"] != agent.id],
+            "viewers": [
+                v for v in presence_map().viewers(conversation.id) if v["agent_id"] != agent.id
+            ],
             "now": rt.clock.now(),
             **conversation_context(s, conversation, agent),
             **(extra or {}),

@@ -1,7 +1,8 @@
 """Live updates: a Server-Sent Events stream of changes, and who is viewing/typing where.
 
 Changes come from ``events.record`` (published after commit through ``kit.pubsub``); presence
-notices go through the same broker so every web process sees them. Each stream only carries
+notices go through the same broker so every web process sees them, and the map of who is here
+is shared too (:mod:`caredesk.web.presence`). Each stream only carries
 notices of the agent's own workspaces.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -27,42 +27,12 @@ from caredesk.kit.pubsub import get_broker
 from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent
 from caredesk.web.pages import check_csrf
+from caredesk.web.presence import TTL, presence_map
 
 router = APIRouter(include_in_schema=False)
 
 STREAM_SECONDS = 300.0  # the browser's EventSource reconnects by itself
 HEARTBEAT_SECONDS = 15.0
-TTL = {"viewing": 45.0, "typing": 8.0}
-
-
-class Presence:
-    """Who has which conversation open (per process; refreshed by the page every 20 s)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, dict[int, tuple[str, str, float]]] = {}
-        self._lock = threading.Lock()
-
-    def update(self, conversation_id: int, agent_id: int, name: str, state: str) -> None:
-        with self._lock:
-            here = self._seen.setdefault(conversation_id, {})
-            if state == "left":
-                here.pop(agent_id, None)
-            else:
-                here[agent_id] = (name, state, time.monotonic() + TTL[state])
-
-    def viewers(self, conversation_id: int) -> list[dict[str, Any]]:
-        now = time.monotonic()
-        with self._lock:
-            here = self._seen.get(conversation_id, {})
-            for agent_id in [a for a, (_, _, until) in here.items() if until < now]:
-                del here[agent_id]
-            return [
-                {"agent_id": a, "name": name, "state": state}
-                for a, (name, state, _) in sorted(here.items())
-            ]
-
-
-presence = Presence()
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -131,6 +101,7 @@ def announce(
     if state not in (*TTL, "left"):
         raise ValidationFailed("state must be viewing, typing or left")
     conversation = access_conversation(session, agent, conversation_id)
+    presence = presence_map()
     presence.update(conversation.id, agent.id, agent.name, state)
     get_broker().publish(
         {
