@@ -13,6 +13,7 @@ from caredesk.models.conversation import KINDS, PRIORITIES, STATUSES
 from caredesk.replies.private import PRIVATE_VIAS
 from caredesk.triage.intents import SENTIMENTS
 from caredesk.web import conversation_view, inbox_view
+from caredesk.web.admin_kit import SECTIONS
 from caredesk.web.i18n import LANGUAGES, catalogue, direction, po_path, translator
 
 TEMPLATES = Path(conversation_view.__file__).parent / "templates"
@@ -39,6 +40,37 @@ def used_messages() -> set[str]:
 def test_every_desk_message_is_translated(lang: str) -> None:
     assert po_path(lang).exists()
     missing = sorted(used_messages() - set(catalogue(lang)))
+    assert missing == [], f"{lang}: untranslated {missing[:10]}"
+
+
+# Admin forms pass English labels, hints and blanks to macros that translate them.
+_MACRO_LABEL = re.compile(r"""m\.(?:field|area|select|check)\(\s*'[^']*',\s*'([^']*)'""")
+_MACRO_KW = re.compile(r"""(?:hint|blank)=(['"])((?:\\.|(?!\1).)+)\1""")
+
+
+def admin_messages() -> set[str]:
+    found = {label for _, label in SECTIONS}
+    for path in (TEMPLATES / "admin").glob("*.html"):
+        text = path.read_text()
+        found |= {m.group(2) for m in _CALL.finditer(text)}
+        found |= {m.group(1) for m in _MACRO_LABEL.finditer(text)}
+        found |= {m.group(2).replace("\\'", "'") for m in _MACRO_KW.finditer(text)}
+    found |= {m.group(2) for m in _CALL.finditer((TEMPLATES / "inbox_rows.html").read_text())}
+    return found
+
+
+def test_admin_message_scan_finds_labels_hints_and_sections() -> None:
+    found = admin_messages()
+    # One of each kind the scan must pick up, so a broken pattern cannot pass silently.
+    for msgid in ("Channel accounts", "Handle or address", "One date per line, YYYY-MM-DD",
+                  "Any priority", "Not saved:", "Clear search and filters"):  # fmt: skip
+        assert msgid in found
+    assert len(found) > 150
+
+
+@pytest.mark.parametrize("lang", [code for code in LANGUAGES if code != "en"])
+def test_every_admin_message_is_translated(lang: str) -> None:
+    missing = sorted(admin_messages() - set(catalogue(lang)))
     assert missing == [], f"{lang}: untranslated {missing[:10]}"
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from typing import Any
+
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.channels.registry import known_kinds
-from caredesk.httpkit.deps import current_agent, db, runtime, web_session
-from caredesk.httpkit.session import WebSession
 from caredesk.kit.errors import ValidationFailed
-from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, KbArticle, SlaPolicy, Workspace
 from caredesk.models.conversation import PRIORITIES
 from caredesk.replies.canned import do_delete_canned, do_save_canned, library, variants_of
@@ -22,17 +20,10 @@ from caredesk.web import admin_store as store
 from caredesk.web.admin_kit import (
     CONTENT,
     MANAGE,
-    READ,
-    Fields,
-    Outcome,
-    admin_page,
-    done,
-    form_fields,
+    AdminSection,
+    Submitted,
     parse_pairs,
-    rerender,
-    scope,
     teams_of,
-    write,
 )
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -45,14 +36,7 @@ def _editing(request: Request) -> str:
 # --------------------------------------------------------------------------- SLA policies
 
 
-def _sla_page(
-    request: Request,
-    session: Session,
-    agent: Agent,
-    ws: WebSession,
-    w: Workspace,
-    outcome: Outcome | None = None,
-) -> HTMLResponse:
+def _sla_context(request: Request, session: Session, w: Workspace) -> dict[str, Any]:
     policies = list(
         session.execute(
             select(SlaPolicy)
@@ -61,311 +45,171 @@ def _sla_page(
         ).scalars()
     )
     teams = teams_of(session, w.id)
-    return admin_page(
-        request,
+    return {
+        "policies": policies,
+        "editing": next((p for p in policies if str(p.id) == _editing(request)), None),
+        "teams": teams,
+        "team_names": {t.id: t.name for t in teams},
+        "priorities": PRIORITIES,
+        "channel_kinds": known_kinds(),
+    }
+
+
+sla = AdminSection(router, "sla", "sla.html", _sla_context)
+
+
+@sla.form(level=MANAGE)
+def sla_save(sub: Submitted, session: Session, agent: Agent, w: Workspace) -> str:
+    fields, clock = sub.fields, sub.rt.clock
+    policy_id = fields.integer("policy_id", "policy", optional=True)
+    if fields.flag("delete") and policy_id is not None:
+        store.do_delete_sla_policy(session, clock, w, policy_id, agent)
+        return sla.saved(w)
+    channel = fields.get("channel", max_length=30) or None
+    if channel is not None and channel not in known_kinds():
+        raise ValidationFailed(f"channel must be one of {', '.join(known_kinds())}")
+    if policy_id is not None:
+        store.get_policy(session, w.id, policy_id)
+    do_save_sla_policy(
         session,
-        agent,
-        ws,
-        w,
-        "sla",
-        "sla.html",
-        {
-            "policies": policies,
-            "editing": next((p for p in policies if str(p.id) == _editing(request)), None),
-            "teams": teams,
-            "team_names": {t.id: t.name for t in teams},
-            "priorities": PRIORITIES,
-            "channel_kinds": known_kinds(),
-        },
-        outcome=outcome,
+        clock,
+        w.id,
+        agent=agent,
+        team_id=fields.integer("team_id", "team", optional=True),
+        priority=fields.get("priority", max_length=10) or None,
+        channel=channel,
+        first_response_minutes=fields.integer("first_response_minutes", "first response") or 0,
+        next_response_minutes=fields.integer(
+            "next_response_minutes", "next response", optional=True
+        ),
+        resolution_minutes=fields.integer("resolution_minutes", "resolution", optional=True),
+        business_hours=fields.flag("business_hours"),
+        near_breach_ratio=fields.number("near_breach_ratio", "near-breach warning"),
+        auto_ack_minutes=fields.integer("auto_ack_minutes", "auto-acknowledge", optional=True),
     )
-
-
-@router.get("/w/{workspace_id}/sla")
-def sla_page(
-    request: Request,
-    workspace_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    return _sla_page(request, session, agent, ws, scope(session, agent, workspace_id, READ))
-
-
-@router.post("/w/{workspace_id}/sla")
-def sla_save(
-    request: Request,
-    workspace_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, agent: Agent, w: Workspace) -> str:
-        policy_id = fields.integer("policy_id", "policy", optional=True)
-        if fields.flag("delete") and policy_id is not None:
-            store.do_delete_sla_policy(session, rt.clock, w, policy_id, agent)
-            return f"/admin/w/{w.id}/sla?saved=1"
-        channel = fields.get("channel", max_length=30) or None
-        if channel is not None and channel not in known_kinds():
-            raise ValidationFailed(f"channel must be one of {', '.join(known_kinds())}")
-        if policy_id is not None:
-            store.get_policy(session, w.id, policy_id)
-        do_save_sla_policy(
-            session,
-            rt.clock,
-            w.id,
-            agent=agent,
-            team_id=fields.integer("team_id", "team", optional=True),
-            priority=fields.get("priority", max_length=10) or None,
-            channel=channel,
-            first_response_minutes=fields.integer("first_response_minutes", "first response") or 0,
-            next_response_minutes=fields.integer(
-                "next_response_minutes", "next response", optional=True
-            ),
-            resolution_minutes=fields.integer("resolution_minutes", "resolution", optional=True),
-            business_hours=fields.flag("business_hours"),
-            near_breach_ratio=fields.number("near_breach_ratio", "near-breach warning"),
-            auto_ack_minutes=fields.integer("auto_ack_minutes", "auto-acknowledge", optional=True),
-        )
-        return f"/admin/w/{w.id}/sla?saved=1"
-
-    outcome = write(rt, ws, workspace_id, MANAGE, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _sla_page, o))
+    return sla.saved(w)
 
 
 # --------------------------------------------------------------------------- canned responses
 
 
-def _canned_page(
-    request: Request,
-    session: Session,
-    agent: Agent,
-    ws: WebSession,
-    w: Workspace,
-    outcome: Outcome | None = None,
-) -> HTMLResponse:
+def _canned_context(request: Request, session: Session, w: Workspace) -> dict[str, Any]:
     items = library(session, w.id, all_teams=True)
-    variants = variants_of(session, [c.id for c in items])
     teams = teams_of(session, w.id)
-    languages = list(w.settings.get("languages") or [w.default_language])
-    return admin_page(
-        request,
+    return {
+        "items": items,
+        "variants": variants_of(session, [c.id for c in items]),
+        "editing": next((c for c in items if str(c.id) == _editing(request)), None),
+        "teams": teams,
+        "team_names": {t.id: t.name for t in teams},
+        "ws_languages": list(w.settings.get("languages") or [w.default_language]),
+    }
+
+
+canned = AdminSection(router, "canned", "canned.html", _canned_context)
+
+
+@canned.form(level=CONTENT)
+def canned_save(sub: Submitted, session: Session, agent: Agent, w: Workspace) -> str:
+    fields, clock = sub.fields, sub.rt.clock
+    canned_id = fields.integer("canned_id", "canned response", optional=True)
+    if fields.flag("delete") and canned_id is not None:
+        do_delete_canned(session, clock, w.id, canned_id, agent)
+        return canned.saved(w)
+    variants: dict[str, str] = {}
+    for lang, body in zip(
+        fields.getlist("variant_lang"), fields.getlist("variant_body"), strict=False
+    ):
+        if body.strip():
+            (code,) = store.check_languages([lang or "?"], "variant language")
+            variants[code] = body
+    if not variants:
+        raise ValidationFailed("write the text in at least one language")
+    team_id = fields.integer("team_id", "team", optional=True)
+    if team_id is not None:
+        store.get_team(session, w.id, team_id)
+    do_save_canned(
         session,
-        agent,
-        ws,
+        clock,
         w,
-        "canned",
-        "canned.html",
-        {
-            "items": items,
-            "variants": variants,
-            "editing": next((c for c in items if str(c.id) == _editing(request)), None),
-            "teams": teams,
-            "team_names": {t.id: t.name for t in teams},
-            "ws_languages": languages,
-        },
-        outcome=outcome,
+        name=fields.get("name", max_length=120),
+        shortcut=fields.get("shortcut", max_length=40),
+        variants=variants,
+        team_id=team_id,
+        tags=fields.words("tags"),
+        canned_id=canned_id,
+        actor=agent,
     )
-
-
-@router.get("/w/{workspace_id}/canned")
-def canned_page(
-    request: Request,
-    workspace_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    return _canned_page(request, session, agent, ws, scope(session, agent, workspace_id, READ))
-
-
-@router.post("/w/{workspace_id}/canned")
-def canned_save(
-    request: Request,
-    workspace_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, agent: Agent, w: Workspace) -> str:
-        canned_id = fields.integer("canned_id", "canned response", optional=True)
-        if fields.flag("delete") and canned_id is not None:
-            do_delete_canned(session, rt.clock, w.id, canned_id, agent)
-            return f"/admin/w/{w.id}/canned?saved=1"
-        variants: dict[str, str] = {}
-        for lang, body in zip(
-            fields.getlist("variant_lang"), fields.getlist("variant_body"), strict=False
-        ):
-            if body.strip():
-                (code,) = store.check_languages([lang or "?"], "variant language")
-                variants[code] = body
-        if not variants:
-            raise ValidationFailed("write the text in at least one language")
-        team_id = fields.integer("team_id", "team", optional=True)
-        if team_id is not None:
-            store.get_team(session, w.id, team_id)
-        do_save_canned(
-            session,
-            rt.clock,
-            w,
-            name=fields.get("name", max_length=120),
-            shortcut=fields.get("shortcut", max_length=40),
-            variants=variants,
-            team_id=team_id,
-            tags=fields.words("tags"),
-            canned_id=canned_id,
-            actor=agent,
-        )
-        return f"/admin/w/{w.id}/canned?saved=1"
-
-    outcome = write(rt, ws, workspace_id, CONTENT, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _canned_page, o))
+    return canned.saved(w)
 
 
 # --------------------------------------------------------------------------- guidelines
 
 
-def _guidelines_page(
-    request: Request,
-    session: Session,
-    agent: Agent,
-    ws: WebSession,
-    w: Workspace,
-    outcome: Outcome | None = None,
-) -> HTMLResponse:
-    teams = teams_of(session, w.id)
-    return admin_page(
-        request,
-        session,
-        agent,
-        ws,
-        w,
-        "guidelines",
-        "guidelines.html",
-        {"teams": [(t, parse_guidelines(t.guidelines)) for t in teams]},
-        outcome=outcome,
-    )
+def _guidelines_context(request: Request, session: Session, w: Workspace) -> dict[str, Any]:
+    return {"teams": [(t, parse_guidelines(t.guidelines)) for t in teams_of(session, w.id)]}
 
 
-@router.get("/w/{workspace_id}/guidelines")
-def guidelines_page(
-    request: Request,
-    workspace_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    w = scope(session, agent, workspace_id, READ)
-    return _guidelines_page(request, session, agent, ws, w)
+guidelines = AdminSection(router, "guidelines", "guidelines.html", _guidelines_context)
 
 
-@router.post("/w/{workspace_id}/guidelines/{team_id}")
-def guidelines_save(
-    request: Request,
-    workspace_id: int,
-    team_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, agent: Agent, w: Workspace) -> str:
-        team = store.get_team(session, w.id, team_id)
-        lengths: dict[str, int] = {}
-        for channel, limit in parse_pairs(fields.get("max_length"), "maximum length").items():
-            if not str(limit).isdigit():
-                raise ValidationFailed(f"maximum length for {channel} must be a whole number")
-            lengths[channel] = int(str(limit))
-        lines = {
-            key: [x.strip() for x in fields.get(key, max_length=20_000).splitlines() if x.strip()]
-            for key in (
-                "forbidden_phrases",
-                "required_phrases",
-                "greetings",
-                "sign_offs",
-                "tone_hints",
-            )
-        }
-        raw: dict[str, object] = {
-            **lines,
-            "max_length": lengths,
-            "language_must_match": fields.flag("language_must_match"),
-        }
-        do_set_guidelines(session, rt.clock, team, raw, agent)
-        return f"/admin/w/{w.id}/guidelines?saved=1#team-{team.id}"
-
-    outcome = write(rt, ws, workspace_id, CONTENT, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _guidelines_page, o))
+@guidelines.form("/{team_id}", level=CONTENT)
+def guidelines_save(sub: Submitted, session: Session, agent: Agent, w: Workspace) -> str:
+    fields = sub.fields
+    team = store.get_team(session, w.id, sub.ids["team_id"])
+    lengths: dict[str, int] = {}
+    for channel, limit in parse_pairs(fields.get("max_length"), "maximum length").items():
+        if not str(limit).isdigit():
+            raise ValidationFailed(f"maximum length for {channel} must be a whole number")
+        lengths[channel] = int(str(limit))
+    lines = {
+        key: [x.strip() for x in fields.get(key, max_length=20_000).splitlines() if x.strip()]
+        for key in ("forbidden_phrases", "required_phrases", "greetings", "sign_offs", "tone_hints")
+    }
+    raw: dict[str, object] = {
+        **lines,
+        "max_length": lengths,
+        "language_must_match": fields.flag("language_must_match"),
+    }
+    do_set_guidelines(session, sub.rt.clock, team, raw, agent)
+    return guidelines.saved(w, f"#team-{team.id}")
 
 
 # --------------------------------------------------------------------------- knowledge base
 
 
-def _kb_page(
-    request: Request,
-    session: Session,
-    agent: Agent,
-    ws: WebSession,
-    w: Workspace,
-    outcome: Outcome | None = None,
-) -> HTMLResponse:
+def _kb_context(request: Request, session: Session, w: Workspace) -> dict[str, Any]:
     articles = list(
         session.execute(
             select(KbArticle).where(KbArticle.workspace_id == w.id).order_by(KbArticle.title)
         ).scalars()
     )
-    return admin_page(
-        request,
+    return {
+        "articles": articles,
+        "editing": next((a for a in articles if str(a.id) == _editing(request)), None),
+    }
+
+
+kb = AdminSection(router, "kb", "kb.html", _kb_context)
+
+
+@kb.form(level=CONTENT)
+def kb_save(sub: Submitted, session: Session, agent: Agent, w: Workspace) -> str:
+    fields, clock = sub.fields, sub.rt.clock
+    article_id = fields.integer("article_id", "article", optional=True)
+    if fields.flag("delete") and article_id is not None:
+        do_delete_article(session, clock, w.id, article_id, agent)
+        return kb.saved(w)
+    do_save_article(
         session,
-        agent,
-        ws,
+        clock,
         w,
-        "kb",
-        "kb.html",
-        {
-            "articles": articles,
-            "editing": next((a for a in articles if str(a.id) == _editing(request)), None),
-        },
-        outcome=outcome,
+        title=fields.get("title", max_length=300),
+        slug=fields.get("slug", max_length=120) or None,
+        body=fields.get("body", max_length=100_000),
+        url=fields.get("url", max_length=500) or None,
+        language=fields.get("language", max_length=12) or None,
+        article_id=article_id,
+        actor=agent,
     )
-
-
-@router.get("/w/{workspace_id}/kb")
-def kb_page(
-    request: Request,
-    workspace_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    return _kb_page(request, session, agent, ws, scope(session, agent, workspace_id, READ))
-
-
-@router.post("/w/{workspace_id}/kb")
-def kb_save(
-    request: Request,
-    workspace_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, agent: Agent, w: Workspace) -> str:
-        article_id = fields.integer("article_id", "article", optional=True)
-        if fields.flag("delete") and article_id is not None:
-            do_delete_article(session, rt.clock, w.id, article_id, agent)
-            return f"/admin/w/{w.id}/kb?saved=1"
-        do_save_article(
-            session,
-            rt.clock,
-            w,
-            title=fields.get("title", max_length=300),
-            slug=fields.get("slug", max_length=120) or None,
-            body=fields.get("body", max_length=100_000),
-            url=fields.get("url", max_length=500) or None,
-            language=fields.get("language", max_length=12) or None,
-            article_id=article_id,
-            actor=agent,
-        )
-        return f"/admin/w/{w.id}/kb?saved=1"
-
-    outcome = write(rt, ws, workspace_id, CONTENT, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _kb_page, o))
+    return kb.saved(w)

@@ -10,17 +10,20 @@ Permission model (per workspace, from ``memberships.role``):
 
 from __future__ import annotations
 
+import inspect
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.access import role_in
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, Forbidden, NotFound, ValidationFailed
@@ -257,3 +260,127 @@ def parse_pairs(raw: str, label: str) -> dict[str, object]:
             raise ValidationFailed(f"{label}, line {n}: write key=value (letters, digits, _)")
         out[key] = value.strip()
     return out
+
+
+# --------------------------------------------------------------------------- routes
+
+Context = Callable[[Request, Session, Workspace], dict[str, Any]]
+
+
+@dataclass
+class Submitted:
+    """What a form action gets besides the session: the fields, the runtime and the ids from
+    the path (``{agent_id}`` -> ``ids["agent_id"]``)."""
+
+    fields: Fields
+    rt: Runtime
+    ids: dict[str, int]
+
+
+Action = Callable[[Submitted, Session, Agent, Workspace], str]
+
+
+class AdminSection:
+    """One admin section: its page (GET ``/w/{workspace_id}/<key>``) and the forms posted from it.
+
+    Every form route does the same thing: check the CSRF token and the role, run the action in
+    one unit of work, then redirect (success) or re-render the page with the error and the
+    values typed (422). Sections only say what is particular to them::
+
+        teams = AdminSection(router, "teams", "teams.html", teams_context)
+
+        @teams.form("", level=MANAGE)
+        def team_save(sub, session, agent, w):
+            ...
+            return teams.saved(w)
+    """
+
+    def __init__(self, router: APIRouter, key: str, template: str, context: Context) -> None:
+        self.key = key
+        self.template = template
+        self.context = context
+        self.router = router
+        section = self
+
+        def page_endpoint(
+            request: Request,
+            workspace_id: int,
+            agent: Agent = Depends(current_agent),
+            ws: WebSession = Depends(web_session),
+            session: Session = Depends(db),
+        ) -> HTMLResponse:
+            w = scope(session, agent, workspace_id, READ)
+            return section.render(request, session, agent, ws, w)
+
+        page_endpoint.__name__ = f"{key}_page"
+        router.add_api_route(
+            f"/w/{{workspace_id}}/{key}", page_endpoint, methods=["GET"], response_model=None
+        )
+
+    def render(
+        self,
+        request: Request,
+        session: Session,
+        agent: Agent,
+        ws: WebSession,
+        w: Workspace,
+        outcome: Outcome | None = None,
+    ) -> HTMLResponse:
+        context = self.context(request, session, w)
+        return admin_page(
+            request, session, agent, ws, w, self.key, self.template, context, outcome=outcome
+        )
+
+    def saved(self, w: Workspace, anchor: str = "") -> str:
+        return f"/admin/w/{w.id}/{self.key}?saved=1{anchor}"
+
+    def form(
+        self, suffix: str = "", *, level: str, forget: tuple[str, ...] = ()
+    ) -> Callable[[Action], Action]:
+        """Register ``action`` for POST ``/w/{workspace_id}/<key><suffix>``.
+
+        Path ids in ``suffix`` are validated as integers like any FastAPI path parameter.
+        ``forget`` names fields (passwords, secrets) never echoed back into a re-rendered form.
+        """
+        path = f"/w/{{workspace_id}}/{self.key}{suffix}"
+        id_names = re.findall(r"{(\w+)}", suffix)
+
+        def register(action: Action) -> Action:
+            def endpoint(
+                request: Request,
+                workspace_id: int,
+                fields: Fields,
+                ws: WebSession,
+                rt: Runtime,
+                **ids: int,
+            ) -> Response:
+                sub = Submitted(fields, rt, ids)
+                outcome = write(
+                    rt, ws, workspace_id, level, fields, lambda s, a, w: action(sub, s, a, w)
+                )
+                for name in forget:
+                    outcome.values.pop(name, None)
+                return done(
+                    outcome, lambda o: rerender(request, rt, ws, workspace_id, self.render, o)
+                )
+
+            # FastAPI reads parameters from the signature: declare the path ids as ints.
+            P = inspect.Parameter
+            endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+                [
+                    P("request", P.POSITIONAL_OR_KEYWORD, annotation=Request),
+                    P("workspace_id", P.POSITIONAL_OR_KEYWORD, annotation=int),
+                    *(P(n, P.POSITIONAL_OR_KEYWORD, annotation=int) for n in id_names),
+                    P("fields", P.KEYWORD_ONLY, annotation=Fields, default=Depends(form_fields)),
+                    P("ws", P.KEYWORD_ONLY, annotation=WebSession, default=Depends(web_session)),
+                    P("rt", P.KEYWORD_ONLY, annotation=Runtime, default=Depends(runtime)),
+                ],
+                return_annotation=Response,
+            )
+            endpoint.__name__ = action.__name__
+            self.router.add_api_route(
+                path, endpoint, methods=["POST"], response_model=None, name=action.__name__
+            )
+            return action
+
+        return register

@@ -7,15 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.httpkit.deps import current_agent, db, runtime, web_session
+from caredesk.httpkit.deps import current_agent, db, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.errors import NotFound
-from caredesk.kit.runtime import Runtime
 from caredesk.listening.normalize import normalize_text
 from caredesk.listening.preview import test_rule
 from caredesk.listening.service import (
@@ -26,19 +25,7 @@ from caredesk.listening.service import (
 )
 from caredesk.listening.terms import boundary_modes, occurs_at
 from caredesk.models import Agent, ChannelAccount, ListeningRule, Workspace
-from caredesk.web.admin_kit import (
-    MANAGE,
-    READ,
-    Fields,
-    Outcome,
-    admin_page,
-    check_csrf,
-    done,
-    form_fields,
-    rerender,
-    scope,
-    write,
-)
+from caredesk.web.admin_kit import MANAGE, READ, AdminSection, Submitted, check_csrf, scope
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -46,14 +33,7 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 # --------------------------------------------------------------------------- listening rules
 
 
-def _listening_page(
-    request: Request,
-    session: Session,
-    agent: Agent,
-    ws: WebSession,
-    w: Workspace,
-    outcome: Outcome | None = None,
-) -> HTMLResponse:
+def _listening_context(request: Request, session: Session, w: Workspace) -> dict[str, Any]:
     rules = list(
         session.execute(
             select(ListeningRule)
@@ -62,96 +42,56 @@ def _listening_page(
         ).scalars()
     )
     edit_id = request.query_params.get("edit", "")
-    editing = next((r for r in rules if str(r.id) == edit_id), None)
-    return admin_page(
-        request,
-        session,
-        agent,
-        ws,
-        w,
-        "listening",
-        "listening.html",
-        {"rules": rules, "editing": editing},
-        outcome=outcome,
-    )
+    return {"rules": rules, "editing": next((r for r in rules if str(r.id) == edit_id), None)}
 
 
-@router.get("/w/{workspace_id}/listening")
-def listening_page(
-    request: Request,
-    workspace_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    w = scope(session, agent, workspace_id, READ)
-    return _listening_page(request, session, agent, ws, w)
+listening = AdminSection(router, "listening", "listening.html", _listening_context)
 
 
-@router.post("/w/{workspace_id}/listening")
-def listening_save(
-    request: Request,
-    workspace_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, agent: Agent, w: Workspace) -> str:
-        rule_id = fields.integer("rule_id", "rule", optional=True)
-        name = fields.get("name", max_length=120)
-        query = fields.get("query", max_length=4000)
-        terms = fields.words("brand_terms")
-        active = fields.flag("is_active")
-        if rule_id is None:
-            do_create_rule(
+@listening.form(level=MANAGE)
+def listening_save(sub: Submitted, session: Session, agent: Agent, w: Workspace) -> str:
+    fields, clock = sub.fields, sub.rt.clock
+    rule_id = fields.integer("rule_id", "rule", optional=True)
+    name = fields.get("name", max_length=120)
+    query = fields.get("query", max_length=4000)
+    terms = fields.words("brand_terms")
+    active = fields.flag("is_active")
+    if rule_id is None:
+        do_create_rule(
+            session,
+            clock,
+            w,
+            name=name,
+            query=query,
+            brand_terms=terms,
+            is_active=active,
+            actor_agent_id=agent.id,
+        )
+    else:
+        rule = _rule(session, w.id, rule_id)
+        if fields.flag("delete"):
+            do_delete_rule(session, clock, rule, actor_agent_id=agent.id)
+        else:
+            do_update_rule(
                 session,
-                rt.clock,
-                w,
+                clock,
+                rule,
                 name=name,
                 query=query,
                 brand_terms=terms,
                 is_active=active,
                 actor_agent_id=agent.id,
             )
-        else:
-            rule = _rule(session, w.id, rule_id)
-            if fields.flag("delete"):
-                do_delete_rule(session, rt.clock, rule, actor_agent_id=agent.id)
-            else:
-                do_update_rule(
-                    session,
-                    rt.clock,
-                    rule,
-                    name=name,
-                    query=query,
-                    brand_terms=terms,
-                    is_active=active,
-                    actor_agent_id=agent.id,
-                )
-        return f"/admin/w/{w.id}/listening?saved=1"
-
-    outcome = write(rt, ws, workspace_id, MANAGE, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _listening_page, o))
+    return listening.saved(w)
 
 
-@router.post("/w/{workspace_id}/listening/{rule_id}/active")
-def listening_toggle(
-    request: Request,
-    workspace_id: int,
-    rule_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, agent: Agent, w: Workspace) -> str:
-        rule = _rule(session, w.id, rule_id)
-        do_update_rule(
-            session, rt.clock, rule, is_active=fields.flag("active"), actor_agent_id=agent.id
-        )
-        return f"/admin/w/{w.id}/listening?saved=1"
-
-    outcome = write(rt, ws, workspace_id, MANAGE, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _listening_page, o))
+@listening.form("/{rule_id}/active", level=MANAGE)
+def listening_toggle(sub: Submitted, session: Session, agent: Agent, w: Workspace) -> str:
+    rule = _rule(session, w.id, sub.ids["rule_id"])
+    do_update_rule(
+        session, sub.rt.clock, rule, is_active=sub.fields.flag("active"), actor_agent_id=agent.id
+    )
+    return listening.saved(w)
 
 
 def _rule(session: Session, workspace_id: int, rule_id: int) -> ListeningRule:

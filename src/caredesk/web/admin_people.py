@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,11 +16,8 @@ from caredesk.conversations.agents import (
     do_create_agent,
     do_create_team,
 )
-from caredesk.httpkit.deps import current_agent, db, runtime, web_session
-from caredesk.httpkit.session import WebSession
 from caredesk.kit.business_hours import WEEKDAYS
 from caredesk.kit.errors import Conflict, ValidationFailed
-from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, Membership, Team, TeamMember, Workspace
 from caredesk.models.agent import PRESENCE, ROLES
 from caredesk.models.workspace import TEAM_KINDS
@@ -35,19 +31,7 @@ from caredesk.routing.admin import (
 )
 from caredesk.routing.agents import STRATEGIES
 from caredesk.web import admin_store as store
-from caredesk.web.admin_kit import (
-    MANAGE,
-    READ,
-    Fields,
-    Outcome,
-    admin_page,
-    done,
-    form_fields,
-    rerender,
-    teams_of,
-    write,
-)
-from caredesk.web.admin_kit import scope as scope_of
+from caredesk.web.admin_kit import MANAGE, AdminSection, Submitted, teams_of
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -103,14 +87,7 @@ def format_hours(hours: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- teams
 
 
-def _teams_page(
-    request: Request,
-    session: Session,
-    agent: Agent,
-    ws: WebSession,
-    w: Workspace,
-    outcome: Outcome | None = None,
-) -> HTMLResponse:
+def _teams_context(request: Request, session: Session, w: Workspace) -> dict[str, Any]:
     teams = teams_of(session, w.id)
     members: dict[int, list[str]] = {t.id: [] for t in teams}
     for team_id, name in session.execute(
@@ -121,89 +98,53 @@ def _teams_page(
     ):
         members[team_id].append(name)
     edit_id = request.query_params.get("edit", "")
-    editing = next((t for t in teams if str(t.id) == edit_id), None)
-    return admin_page(
-        request,
-        session,
-        agent,
-        ws,
-        w,
-        "teams",
-        "teams.html",
-        {
-            "teams": teams,
-            "members": members,
-            "editing": editing,
-            "kinds": TEAM_KINDS,
-            "strategies": [(k, k.replace("_", " ")) for k in STRATEGIES],
-            "escalations": [(k, k.replace("_", " ")) for k in ESCALATION_POLICIES],
-            "format_hours": format_hours,
-        },
-        outcome=outcome,
-    )
+    return {
+        "teams": teams,
+        "members": members,
+        "editing": next((t for t in teams if str(t.id) == edit_id), None),
+        "kinds": TEAM_KINDS,
+        "strategies": [(k, k.replace("_", " ")) for k in STRATEGIES],
+        "escalations": [(k, k.replace("_", " ")) for k in ESCALATION_POLICIES],
+        "format_hours": format_hours,
+    }
 
 
-@router.get("/w/{workspace_id}/teams")
-def teams_page(
-    request: Request,
-    workspace_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    w = scope_of(session, agent, workspace_id, READ)
-    return _teams_page(request, session, agent, ws, w)
+teams_section = AdminSection(router, "teams", "teams.html", _teams_context)
 
 
-@router.post("/w/{workspace_id}/teams")
-def team_save(
-    request: Request,
-    workspace_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, agent: Agent, w: Workspace) -> str:
-        team_id = fields.integer("team_id", "team", optional=True)
-        changes = {
-            "timezone": store.check_timezone(fields.get("timezone", max_length=64) or w.timezone),
-            "business_hours": parse_hours(fields.get("business_hours", max_length=4000)),
-            "holidays": fields.words("holidays"),
-            "languages": fields.words("languages"),
-            "assignment_strategy": fields.get("assignment_strategy", "least_loaded"),
-            "escalation_policy": fields.get("escalation_policy", "flag_supervisor"),
-        }
-        if team_id is None:
-            name = fields.get("name", max_length=120).strip()
-            if not name:
-                raise ValidationFailed("the team needs a name")
-            taken = session.execute(
-                select(Team.id).where(Team.workspace_id == w.id, Team.name == name)
-            ).first()
-            if taken:
-                raise Conflict(f"a team called {name!r} already exists")
-            kind = fields.get("kind", "care", max_length=20)
-            team = do_create_team(session, rt.clock, w, name, kind)
-        else:
-            team = live_team(session, w.id, team_id)
-        do_update_team(session, rt.clock, team, agent=agent, changes=changes)
-        return f"/admin/w/{w.id}/teams?saved=1"
-
-    outcome = write(rt, ws, workspace_id, MANAGE, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _teams_page, o))
+@teams_section.form(level=MANAGE)
+def team_save(sub: Submitted, session: Session, agent: Agent, w: Workspace) -> str:
+    fields, clock = sub.fields, sub.rt.clock
+    team_id = fields.integer("team_id", "team", optional=True)
+    changes = {
+        "timezone": store.check_timezone(fields.get("timezone", max_length=64) or w.timezone),
+        "business_hours": parse_hours(fields.get("business_hours", max_length=4000)),
+        "holidays": fields.words("holidays"),
+        "languages": fields.words("languages"),
+        "assignment_strategy": fields.get("assignment_strategy", "least_loaded"),
+        "escalation_policy": fields.get("escalation_policy", "flag_supervisor"),
+    }
+    if team_id is None:
+        name = fields.get("name", max_length=120).strip()
+        if not name:
+            raise ValidationFailed("the team needs a name")
+        taken = session.execute(
+            select(Team.id).where(Team.workspace_id == w.id, Team.name == name)
+        ).first()
+        if taken:
+            raise Conflict(f"a team called {name!r} already exists")
+        kind = fields.get("kind", "care", max_length=20)
+        team = do_create_team(session, clock, w, name, kind)
+    else:
+        team = live_team(session, w.id, team_id)
+    do_update_team(session, clock, team, agent=agent, changes=changes)
+    return teams_section.saved(w)
 
 
 # --------------------------------------------------------------------------- agents
 
 
-def _agents_page(
-    request: Request,
-    session: Session,
-    agent: Agent,
-    ws: WebSession,
-    w: Workspace,
-    outcome: Outcome | None = None,
-) -> HTMLResponse:
+def _agents_context(request: Request, session: Session, w: Workspace) -> dict[str, Any]:
     rows = session.execute(
         select(Agent, Membership.role)
         .join(Membership, Membership.agent_id == Agent.id)
@@ -219,126 +160,84 @@ def _agents_page(
     ):
         team_of.setdefault(agent_id, []).append(team_id)
     edit_id = request.query_params.get("edit", "")
-    editing = next(((a, r) for a, r in rows if str(a.id) == edit_id), None)
-    return admin_page(
-        request,
+    return {
+        "rows": rows,
+        "teams": teams,
+        "team_names": {t.id: t.name for t in teams},
+        "team_of": team_of,
+        "editing": next(((a, r) for a, r in rows if str(a.id) == edit_id), None),
+        "roles": ROLES,
+        "presences": PRESENCE,
+        "channel_kinds": known_kinds(),
+    }
+
+
+agents_section = AdminSection(router, "agents", "agents.html", _agents_context)
+
+
+@agents_section.form("/{agent_id}", level=MANAGE)
+def agent_save(sub: Submitted, session: Session, actor: Agent, w: Workspace) -> str:
+    fields, clock = sub.fields, sub.rt.clock
+    wanted: set[int] = set()
+    for raw in fields.getlist("team_ids"):
+        if not raw.isdigit():
+            raise ValidationFailed("teams: pick teams from the list")
+        wanted.add(int(raw))
+    target = store.do_set_agent_access(
         session,
-        agent,
-        ws,
+        clock,
         w,
-        "agents",
-        "agents.html",
-        {
-            "rows": rows,
-            "teams": teams,
-            "team_names": {t.id: t.name for t in teams},
-            "team_of": team_of,
-            "editing": editing,
-            "roles": ROLES,
-            "presences": PRESENCE,
-            "channel_kinds": known_kinds(),
-        },
-        outcome=outcome,
+        sub.ids["agent_id"],
+        role=fields.get("role", max_length=20),
+        timezone=fields.get("timezone", "UTC", max_length=64),
+        is_active=fields.flag("is_active"),
+        actor=actor,
     )
+    do_set_skills(
+        session,
+        clock,
+        target,
+        agent=actor,
+        languages=fields.words("languages"),
+        channels=fields.getlist("channels"),
+        capacity=fields.integer("capacity", "capacity"),
+    )
+    presence = fields.get("presence", target.presence, max_length=10)
+    if presence != target.presence:
+        do_set_presence(session, clock, target, presence, workspace_id=w.id)
+    current = set(
+        session.execute(
+            select(TeamMember.team_id)
+            .join(Team, Team.id == TeamMember.team_id)
+            .where(TeamMember.agent_id == target.id, Team.workspace_id == w.id)
+        ).scalars()
+    )
+    for team_id in sorted(wanted ^ current):
+        team = live_team(session, w.id, team_id)
+        do_set_team_member(session, clock, team, target, agent=actor, present=team_id in wanted)
+    return agents_section.saved(w)
 
 
-@router.get("/w/{workspace_id}/agents")
-def agents_page(
-    request: Request,
-    workspace_id: int,
-    agent: Agent = Depends(current_agent),
-    ws: WebSession = Depends(web_session),
-    session: Session = Depends(db),
-) -> HTMLResponse:
-    w = scope_of(session, agent, workspace_id, READ)
-    return _agents_page(request, session, agent, ws, w)
-
-
-@router.post("/w/{workspace_id}/agents/{agent_id}")
-def agent_save(
-    request: Request,
-    workspace_id: int,
-    agent_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, actor: Agent, w: Workspace) -> str:
-        wanted: set[int] = set()
-        for raw in fields.getlist("team_ids"):
-            if not raw.isdigit():
-                raise ValidationFailed("teams: pick teams from the list")
-            wanted.add(int(raw))
-        target = store.do_set_agent_access(
+@agents_section.form(level=MANAGE, forget=("password",))
+def agent_add(sub: Submitted, session: Session, actor: Agent, w: Workspace) -> str:
+    fields = sub.fields
+    email = fields.get("email", max_length=254)
+    existing = agent_by_email(session, email)
+    role = fields.get("role", "agent", max_length=20)
+    if existing is not None:
+        # Someone from another workspace joins this one; their password stays theirs.
+        if role not in ROLES:
+            raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
+        do_add_membership(session, existing, w.id, role)
+    else:
+        do_create_agent(
             session,
-            rt.clock,
-            w,
-            agent_id,
-            role=fields.get("role", max_length=20),
-            timezone=fields.get("timezone", "UTC", max_length=64),
-            is_active=fields.flag("is_active"),
-            actor=actor,
+            sub.rt.clock,
+            email=email,
+            name=fields.get("name", max_length=120),
+            password=fields.get("password", max_length=200),
+            role=role,
+            workspace_ids=[w.id],
+            languages=store.check_languages(fields.words("languages")) or None,
         )
-        do_set_skills(
-            session,
-            rt.clock,
-            target,
-            agent=actor,
-            languages=fields.words("languages"),
-            channels=fields.getlist("channels"),
-            capacity=fields.integer("capacity", "capacity"),
-        )
-        presence = fields.get("presence", target.presence, max_length=10)
-        if presence != target.presence:
-            do_set_presence(session, rt.clock, target, presence, workspace_id=w.id)
-        current = set(
-            session.execute(
-                select(TeamMember.team_id)
-                .join(Team, Team.id == TeamMember.team_id)
-                .where(TeamMember.agent_id == target.id, Team.workspace_id == w.id)
-            ).scalars()
-        )
-        for team_id in sorted(wanted ^ current):
-            team = live_team(session, w.id, team_id)
-            do_set_team_member(
-                session, rt.clock, team, target, agent=actor, present=team_id in wanted
-            )
-        return f"/admin/w/{w.id}/agents?saved=1"
-
-    outcome = write(rt, ws, workspace_id, MANAGE, fields, action)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _agents_page, o))
-
-
-@router.post("/w/{workspace_id}/agents")
-def agent_add(
-    request: Request,
-    workspace_id: int,
-    fields: Fields = Depends(form_fields),
-    ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
-) -> Response:
-    def action(session: Session, actor: Agent, w: Workspace) -> str:
-        email = fields.get("email", max_length=254)
-        existing = agent_by_email(session, email)
-        role = fields.get("role", "agent", max_length=20)
-        if existing is not None:
-            # Someone from another workspace joins this one; their password stays theirs.
-            if role not in ROLES:
-                raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
-            do_add_membership(session, existing, w.id, role)
-        else:
-            do_create_agent(
-                session,
-                rt.clock,
-                email=email,
-                name=fields.get("name", max_length=120),
-                password=fields.get("password", max_length=200),
-                role=role,
-                workspace_ids=[w.id],
-                languages=store.check_languages(fields.words("languages")) or None,
-            )
-        return f"/admin/w/{w.id}/agents?saved=1"
-
-    outcome = write(rt, ws, workspace_id, MANAGE, fields, action)
-    outcome.values.pop("password", None)
-    return done(outcome, lambda o: rerender(request, rt, ws, workspace_id, _agents_page, o))
+    return agents_section.saved(w)

@@ -13,6 +13,14 @@
   var out = document.getElementById("t-result");
   var timer = null;
   var seq = 0;
+  // The page hands over its words in the agent's language; English if it did not.
+  var words = {};
+  try { words = JSON.parse(box.dataset.words || "{}"); } catch (e) { words = {}; }
+  function t(msgid, values) {
+    var text = words[msgid] || msgid;
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(values[k])); });
+    return text;
+  }
 
   function el(tag, cls, content) {
     var node = document.createElement(tag);
@@ -40,21 +48,21 @@
   function show(r) {
     out.replaceChildren();
     if (r.error) {
-      out.appendChild(el("p", "verdict bad", "The rule has an error at column " + r.error.position + ": " + r.error.message));
+      out.appendChild(el("p", "verdict bad", t("The rule has an error at column {column}:", { column: r.error.position }) + " " + r.error.message));
       out.appendChild(el("pre", "caret", r.error.pretty || ""));
       return;
     }
     var v = el("p", "verdict " + (r.matched ? "ok" : "no"),
-      r.matched ? "Matches" + (r.unaddressed ? " (unaddressed: names the brand without its handle)" : "") : "Does not match");
+      r.matched ? t("Matches") + (r.unaddressed ? " " + t("(unaddressed: names the brand without its handle)") : "") : t("Does not match"));
     out.appendChild(v);
     if (r.matches.length) {
       var ul = el("ul", "positions");
-      r.matches.forEach(function (m) { ul.appendChild(el("li", "", "“" + m.term + "” at " + m.start + "–" + m.end)); });
+      r.matches.forEach(function (m) { ul.appendChild(el("li", "", t("“{term}” at {start}–{end}", { term: m.term, start: m.start, end: m.end }))); });
       out.appendChild(ul);
     }
-    out.appendChild(el("h3", "", "What the matcher sees"));
+    out.appendChild(el("h3", "", t("What the matcher sees")));
     out.appendChild(highlighted(r.normalized_text, r.matches));
-    out.appendChild(el("p", "muted", "Understood as: " + r.canonical));
+    out.appendChild(el("p", "muted", t("Understood as:") + " " + r.canonical));
     r.warnings.forEach(function (w) { out.appendChild(el("p", "warn", "⚠ " + w)); });
   }
 
@@ -77,10 +85,10 @@
       return res.json().then(function (body) { return { ok: res.ok, body: body }; });
     }).then(function (r) {
       if (mine !== seq) return;  // a newer keystroke already asked
-      if (!r.ok) { out.replaceChildren(el("p", "verdict bad", r.body.error || "Could not test the rule.")); return; }
+      if (!r.ok) { out.replaceChildren(el("p", "verdict bad", r.body.error || t("Could not test the rule."))); return; }
       show(r.body);
     }).catch(function () {
-      out.replaceChildren(el("p", "verdict bad", "Could not reach the server."));
+      out.replaceChildren(el("p", "verdict bad", t("Could not reach the server.")));
     });
   }
 

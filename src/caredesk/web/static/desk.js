@@ -30,6 +30,9 @@
   // ------------------------------------------------------------------ inbox
   const inbox = document.getElementById('inbox');
   if (inbox) {
+    // On a phone the queues are a sideways strip: bring the current one into view.
+    const activeQueue = inbox.querySelector('.queues .active');
+    if (activeQueue && activeQueue.scrollIntoView) activeQueue.scrollIntoView({ block: 'nearest', inline: 'nearest' });
     let at = -1;
     const rows = function () { return Array.from(document.querySelectorAll('#rows .row')); };
     const select = function (i, focus) {
