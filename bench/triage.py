@@ -283,6 +283,9 @@ def main() -> int:
     print(f"kinds in the speed sample: {dict(kinds)}")
     summary = {k: v for k, v in quality.items() if not isinstance(v, dict | list)}
     summary.update({"vader_macro_f1": vader, **base, **speed, **mem, "speed_posts": len(texts)})
+    # The machine is shared: the load during the run says how far wall-clock figures can be
+    # trusted; the per-CPU-second figure is much less affected.
+    summary["load_avg_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(summary, sort_keys=True))
     return 0
 

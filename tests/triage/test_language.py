@@ -63,3 +63,25 @@ def test_mixed_scripts_are_judged_by_the_main_one_with_a_reason(triager: Triager
     r = triager.triage("मेरा order अभी तक नहीं आया, बहुत देर हो गई")
     assert r.language == "hi"
     assert any("mixed scripts" in why for why in r.reasons)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("mera order abhi tak nahi aaya", "hi"),
+        ("kripya mera refund jaldi karein", "hi"),
+        ("janab mera order abhi tak nahi aaya, meherbani farmaein", "ur"),
+        ("aap se guzarish hai ke mera masla hal karein", "ur"),
+        ("janab", "ur"),
+    ],
+)
+def test_romanised_urdu_is_told_from_hindi_by_its_vocabulary(
+    triager: Triager, text: str, language: str
+) -> None:
+    r = triager.triage(text)
+    assert (r.language, r.script) == (language, "Latn")
+    assert any("romanised" in why for why in r.reasons)
+
+
+def test_an_urdu_greeting_in_an_english_post_does_not_make_it_urdu(triager: Triager) -> None:
+    assert triager.triage("I will contact you again tomorrow inshallah").language == "en"

@@ -2,7 +2,8 @@
 
 A head stores only the features seen in training: sorted CRC-32 keys and one weight row per
 key. Unknown features are ignored. The input vector is binary-ish (counts) scaled by
-1/sqrt(n_features), which the training script reproduces exactly.
+1/sqrt(n_features), which the training script reproduces exactly. A head may also carry a
+polarity lexicon (the sentiment head does): its cue features are added to the post's own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from caredesk.triage.text import Lexicon, Prepared, cue_hashes
+
 F32 = npt.NDArray[np.float32]
 
 
@@ -27,6 +30,7 @@ class LinearHead:
     weights: npt.NDArray[np.floating[Any]]  # [V, C]
     bias: F32  # [C]
     uses_chars: bool
+    lexicon: Lexicon | None = None
 
     @classmethod
     def from_npz(cls, name: str, data: Mapping[str, npt.NDArray[np.generic]]) -> LinearHead:
@@ -42,10 +46,16 @@ class LinearHead:
             weights=weights,
             bias=np.asarray(data["bias"], dtype=np.float32),
             uses_chars=bool(np.asarray(data["uses_chars"]).item()),
+            lexicon=_lexicon(data),
         )
 
-    def select(self, word_level: Sequence[int], char_level: Sequence[int]) -> list[int]:
-        return [*word_level, *char_level] if self.uses_chars else list(word_level)
+    def select(
+        self, word_level: Sequence[int], char_level: Sequence[int], p: Prepared | None = None
+    ) -> list[int]:
+        out = [*word_level, *char_level] if self.uses_chars else list(word_level)
+        if self.lexicon is not None and p is not None:
+            out.extend(cue_hashes(p, self.lexicon))
+        return out
 
     def rows(self, hashes: npt.NDArray[np.uint32]) -> npt.NDArray[np.intp]:
         """Row index per hash, -1 where the feature is unknown."""
@@ -107,14 +117,33 @@ class ScoredHead:
     temperature: float = 1.0
     exclude: frozenset[str] = field(default_factory=frozenset)
 
-    def probabilities(self, word_level: Sequence[int], char_level: Sequence[int]) -> F32:
-        hashes = self.head.select(word_level, char_level)
+    def probabilities(
+        self, word_level: Sequence[int], char_level: Sequence[int], p: Prepared | None = None
+    ) -> F32:
+        hashes = self.head.select(word_level, char_level, p)
         raw = self.head.raw_scores(hashes)
         bias = self.head.bias
         if self.delta is not None:
             raw = raw + self.delta.raw_scores(hashes)
             bias = bias + self.delta.bias
         return softmax(raw / np.float32(max(1.0, len(hashes)) ** 0.5) + bias)
+
+
+def _lexicon(data: Mapping[str, npt.NDArray[np.generic]]) -> Lexicon | None:
+    """The optional lexicon stored with a head: words joined by newlines, a valence and a
+    flag byte (1 = emoji, 2 = anger) per word."""
+    if "lex_words" not in data:
+        return None
+    words = str(np.asarray(data["lex_words"]).item()).split("\n")
+    valence = np.asarray(data["lex_valence"], dtype=np.float32)
+    flags = np.asarray(data["lex_flags"], dtype=np.uint8)
+    if not (len(words) == len(valence) == len(flags)):
+        raise ValueError("model file lexicon is inconsistent")
+    return Lexicon(
+        valence={w: float(v) for w, v in zip(words, valence, strict=True)},
+        emoji=frozenset(w for w, f in zip(words, flags, strict=True) if f & 1),
+        anger=frozenset(w for w, f in zip(words, flags, strict=True) if f & 2),
+    )
 
 
 def softmax(z: F32) -> F32:

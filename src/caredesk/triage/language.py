@@ -80,7 +80,30 @@ _URDU_LETTERS = frozenset("ٹڈڑںےۓھ")
 SHORT_POST_WORDS: Mapping[str, str] = {
     "tak": "da", "tusind": "da", "hej": "da", "mvh": "da",
     "shukriya": "hi", "dhanyavad": "hi", "dhanyawad": "hi", "bakwas": "hi", "bekar": "hi",
+    "janab": "ur", "meherbani": "ur", "mehrbani": "ur", "jazakallah": "ur",
 }  # fmt: skip
+
+# Romanised Hindi and Urdu are one spoken language in Latin letters; what tells them apart
+# is vocabulary: Perso-Arabic words formal Urdu prefers, Sanskrit-derived ones Hindi prefers.
+# A romanised post is "ur" only when Urdu markers outnumber Hindi ones; otherwise "hi"
+# (the larger group of writers). Hand-picked, deliberately short: common shared words
+# (shukriya, mushkil, waqt, shikayat) are in neither list.
+ROMAN_URDU_MARKERS = frozenset(
+    {
+        "janab", "meherbani", "mehrbani", "meharbani", "inshallah", "inshaallah", "mashallah",
+        "alhamdulillah", "khuda", "darkhwast", "darkhuwast", "guzarish", "guzaarish",
+        "ittila", "ittilaa", "ittela", "tashreef", "rabta", "raabta", "sahulat", "sahoolat",
+        "mutabiq", "baraye", "baraae", "barae", "jazakallah", "behtareen", "behtreen",
+        "maazrat", "mazrat", "maazarat", "iltija", "ehtiyat", "hazrat", "zaroorat", "zarurat",
+    }
+)  # fmt: skip
+ROMAN_HINDI_MARKERS = frozenset(
+    {
+        "dhanyavad", "dhanyawad", "kripya", "kripaya", "krupya", "samasya", "sahayata",
+        "seva", "prapt", "suvidha", "turant", "namaste", "namaskar", "avashyak", "aavashyak",
+        "uplabdh", "vibhag", "jankari", "shighra", "kshama", "pratiksha", "asuvidha",
+    }
+)  # fmt: skip
 _DESK = frozenset({"en", "da", "hi", "ur", "te"})
 
 _script_cache: dict[str, str | None] = {}
@@ -239,13 +262,21 @@ class LanguageIdentifier:
         short = [SHORT_POST_WORDS[w] for w in words if w in SHORT_POST_WORDS]
         if script == "Latn" and short and len(words) <= 3 and code.split("-")[0] not in _DESK:
             hit = next(w for w in words if w in SHORT_POST_WORDS)
-            code = "hi-Latn" if short[0] == "hi" else short[0]
+            code = f"{short[0]}-Latn" if short[0] in {"hi", "ur"} else short[0]
             reasons.append(f"short post: '{hit}' is a common word in '{short[0]}'")
             conf = max(conf, 0.6)
         romanised = code.endswith("-Latn")
         lang = code.split("-")[0]
         if romanised:
-            reasons.append("romanised Hindi/Urdu words in Latin script")
+            urdu = [w for w in words if w in ROMAN_URDU_MARKERS]
+            hindi = sum(1 for w in words if w in ROMAN_HINDI_MARKERS)
+            if lang == "ur" or len(urdu) > hindi:
+                lang = "ur"
+                marker = urdu[0] if urdu else next(w for w in words if w in SHORT_POST_WORDS)
+                reasons.append(f"romanised Urdu in Latin script ('{marker}' is an Urdu word)")
+            else:
+                lang = "hi"
+                reasons.append("romanised Hindi/Urdu words in Latin script (read as Hindi)")
         elif not reasons or not reasons[-1].startswith("short post"):
             runner = group.langs[int(order[1])] if len(order) > 1 else None
             reasons.append(

@@ -119,8 +119,9 @@ def fit_delta(
     classes = sh.head.classes
     feats = []
     for t in texts:
-        w, c = word_groups(prepare(t))
-        feats.append(sh.head.select(w, c))
+        p = prepare(t)
+        w, c = word_groups(p)
+        feats.append(sh.head.select(w, c, p))
     keys = np.unique(np.fromiter((h for f in feats for h in f), dtype=np.uint32))
     n_cls = len(classes)
     y = np.array([classes.index(lab) for lab in labels])

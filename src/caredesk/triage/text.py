@@ -7,6 +7,7 @@ seen at training time hashes to the same key at run time. Hashes are CRC-32 of U
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import zlib
@@ -174,6 +175,77 @@ def word_groups(p: Prepared) -> tuple[list[int], list[int]]:
         if len(t) > 2:
             char_level.extend(_char_hashes(t))
     return word_level, char_level
+
+
+# Emoticons, looked for in the cleaned text (URLs are gone, so "http://" cannot match).
+_EMOTICON_POS = re.compile(r"(?:(?<!\w)[:;=]-?[)\]dDpP](?!\w)|\(:|<3)")
+_EMOTICON_NEG = re.compile(r"(?:(?<!\w)[:;=]'?-?[(\[/\\|](?!\w)|(?<!\w)D:|\):)")
+# Sign of a lexicon word after a negation is flipped and damped, as VADER does (N_SCALAR).
+_NEGATED_SCALE = -0.74
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Polarity of words and emoji for the sentiment head's cue features.
+
+    ``valence`` is on VADER's -4..+4 scale; ``anger`` marks emoji of anger or disgust.
+    Shipped inside sentiment.npz (words from the MIT-licensed VADER lexicon, emoji
+    hand-written), so run time needs no other file."""
+
+    valence: dict[str, float]
+    emoji: frozenset[str]
+    anger: frozenset[str]
+
+    def polarity(self, p: Prepared) -> float:
+        """Sum of the valences in a post (negation-aware, emoticons count +-2); used where
+        a post has no words and the model has too little to go on."""
+        emoticons = 2.0 * (len(_EMOTICON_POS.findall(p.text)) - len(_EMOTICON_NEG.findall(p.text)))
+        return sum(v for _, v in self._scored(p)) + emoticons
+
+    def _scored(self, p: Prepared) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        negate = False
+        for tok in p.tokens:
+            if tok[0] in "!?":
+                negate = False
+                continue
+            v = self.valence.get(tok)
+            if v is not None:
+                out.append((tok, _NEGATED_SCALE * v if negate and tok not in self.emoji else v))
+            if tok in NEGATIONS:
+                negate = True
+        return out
+
+
+def cue_strings(p: Prepared, lexicon: Lexicon) -> list[str]:
+    """Dense sentiment cues as features: a bucket per lexicon word (sign and strength,
+    flipped in a negation's scope), emoji polarity and anger, and emoticons. They let the
+    linear head generalise from words it never saw in training ("dreadful") and from emoji."""
+    feats: list[str] = []
+    for tok, v in lexicon._scored(p):
+        if tok in lexicon.emoji:
+            feats.append("e:+" if v > 0 else "e:-")
+            if tok in lexicon.anger:
+                feats.append("e:anger")
+        else:
+            feats.append(("v:+" if v > 0 else "v:-") + str(min(3, int(abs(v) + 0.5))))
+    feats.extend("e:+" for _ in _EMOTICON_POS.findall(p.text))
+    feats.extend("e:-" for _ in _EMOTICON_NEG.findall(p.text))
+    return feats
+
+
+def has_emoticon(p: Prepared) -> bool:
+    return bool(_EMOTICON_POS.search(p.text) or _EMOTICON_NEG.search(p.text))
+
+
+@functools.lru_cache(maxsize=64)
+def _cue_hash(s: str) -> int:
+    # A dozen distinct cue strings in all: hash each once per process.
+    return _h(s)
+
+
+def cue_hashes(p: Prepared, lexicon: Lexicon) -> list[int]:
+    return [_cue_hash(f) for f in cue_strings(p, lexicon)]
 
 
 def fingerprint(text: str) -> str:

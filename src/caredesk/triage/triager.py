@@ -18,7 +18,7 @@ from caredesk.triage.heads import F32, LinearHead, ScoredHead, load_npz, read_ma
 from caredesk.triage.intents import INTENT_KINDS
 from caredesk.triage.language import LanguageGuess, LanguageIdentifier
 from caredesk.triage.priority import PriorityRules, decide_priority, find_urgent_terms
-from caredesk.triage.text import Prepared, prepare, word_groups
+from caredesk.triage.text import Prepared, has_emoticon, prepare, word_groups
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +162,9 @@ class Triager:
             p = prepare(text)
             words, chars = word_groups(p)
             probs = (
-                self.sentiment.probabilities(words, chars),
-                self.kind.probabilities(words, chars),
-                self.intent.probabilities(words, chars),
+                self.sentiment.probabilities(words, chars, p),
+                self.kind.probabilities(words, chars, p),
+                self.intent.probabilities(words, chars, p),
             )
             return self._decide(p, probs, author, waiting_minutes, rules)
         except Exception:  # pragma: no cover - last line of defence for untrusted input
@@ -196,7 +196,9 @@ class Triager:
                 log.exception("triage failed to prepare a post")
                 prepared.append(None)
                 groups.append(([], []))
-        per_head = [self._batch_probs(h, groups) for h in (self.sentiment, self.kind, self.intent)]
+        per_head = [
+            self._batch_probs(h, groups, prepared) for h in (self.sentiment, self.kind, self.intent)
+        ]
         out: list[TriageResult] = []
         for i, p in enumerate(prepared):
             if p is None:
@@ -211,14 +213,20 @@ class Triager:
         return out
 
     @staticmethod
-    def _batch_probs(sh: ScoredHead, groups: list[tuple[list[int], list[int]]]) -> F32:
+    def _batch_probs(
+        sh: ScoredHead,
+        groups: list[tuple[list[int], list[int]]],
+        prepared: Sequence[Prepared | None],
+    ) -> F32:
         if sh.delta is not None:
             return (
-                np.stack([sh.probabilities(w, c) for w, c in groups])
+                np.stack(
+                    [sh.probabilities(w, c, p) for (w, c), p in zip(groups, prepared, strict=True)]
+                )
                 if groups
                 else np.zeros((0, len(sh.head.classes)), np.float32)
             )
-        selected = [sh.head.select(w, c) for w, c in groups]
+        selected = [sh.head.select(w, c, p) for (w, c), p in zip(groups, prepared, strict=True)]
         raw = sh.head.raw_scores_many(selected)
         norm = np.sqrt(np.maximum(1, [len(s) for s in selected])).astype(np.float32)
         return softmax(raw / norm[:, None] + sh.head.bias)
@@ -340,9 +348,24 @@ class Triager:
         rules: PriorityRules,
     ) -> TriageResult:
         emoji = [t for t in p.tokens if not t[0].isalnum() and t[0] not in "!?"]
-        if emoji:
+        needs_reply, priority = False, "low"
+        lexicon = self.sentiment.head.lexicon
+        polarity = lexicon.polarity(p) if lexicon is not None else 0.0
+        by_emoji = "positive" if polarity >= 1.0 else "negative" if polarity <= -1.0 else ""
+        if by_emoji and by_emoji != sentiment:
+            # One or two emoji are too few features for the model (its bias wins); the
+            # emoji's own polarity is the better guess.
+            sentiment, score = by_emoji, round(max(-1.0, min(1.0, polarity / 4.0)), 3)
+            reasons.append(f"sentiment {sentiment} from the emoji's polarity")
+        if (emoji or has_emoticon(p)) and sentiment == "negative":
+            # "😡😡😡" at a brand is an upset customer, not a like: someone should ask why.
+            kind, needs_reply, priority = "care", True, "normal"
+            why = "only emoji or emoticons, and negative ones: likely an upset customer"
+            why_priority = "priority normal: ask what went wrong"
+        elif emoji or has_emoticon(p):
             kind = "engagement"
             why = "only emoji: nothing to answer in words (a like or a short reply will do)"
+            why_priority = "priority low: no text to act on"
         else:
             kind, sentiment, score = "noise", "neutral", 0.0
             if p.n_urls or p.n_mentions:
@@ -351,8 +374,9 @@ class Triager:
                 why = "empty text"
             else:
                 why = "no words (only symbols or numbers)"
+            why_priority = "priority low: no text to act on"
         reasons.extend([why, f"sentiment {sentiment} ({score:+.2f})", f"kind {kind}"])
-        reasons.append("priority low: no text to act on")
+        reasons.append(why_priority)
         _ = rules
         return TriageResult(
             language=lang.language,
@@ -363,8 +387,8 @@ class Triager:
             kind_confidence=1.0 if kind == "noise" else 0.5,
             intent="other",
             intent_confidence=0.0,
-            needs_reply=False,
-            priority="low",
+            needs_reply=needs_reply,
+            priority=priority,
             reasons=tuple(reasons),
             script=lang.script,
         )
