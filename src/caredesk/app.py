@@ -15,11 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import caredesk
 import caredesk.tasks
 from caredesk.api import admin as api_admin
+from caredesk.api import canned as api_canned
 from caredesk.api import channel_accounts as api_channel_accounts
 from caredesk.api import conversations as api_conversations
 from caredesk.api import customers as api_customers
 from caredesk.api import followups as api_followups
 from caredesk.api import health, webhooks
+from caredesk.api import kb as api_kb
 from caredesk.api import listening as api_listening
 from caredesk.api import replies as api_replies
 from caredesk.api import reports as api_reports
@@ -84,6 +86,8 @@ def create_app(runtime: Runtime | None = None, *, start_jobs: bool = False) -> F
     app.include_router(api_listening.router)
     app.include_router(api_triage.router)
     app.include_router(api_replies.router)
+    app.include_router(api_canned.router)
+    app.include_router(api_kb.router)
     app.include_router(api_reports.router)
     app.include_router(pages.router)
     app.include_router(conversation_actions.router)

@@ -20,6 +20,7 @@ from caredesk.kit.db import unit_of_work
 from caredesk.kit.runtime import get_runtime
 from caredesk.pipeline import do_auto_acknowledge, process_inbox_item
 from caredesk.replies import repository as outbox_repo
+from caredesk.replies import suggest_index
 from caredesk.replies.delivery import deliver
 from caredesk.replies.service import DELIVER_JOB, do_send_csat_invitation
 from caredesk.routing import repository as routing_repo
@@ -50,6 +51,17 @@ def auto_acknowledge(conversation_id: int) -> None:
     rt = get_runtime()
     with unit_of_work(rt.sessions) as session:
         do_auto_acknowledge(session, rt.clock, conversation_id)
+
+
+@jobs.handler(suggest_index.REFRESH_JOB)
+def refresh_suggest_index(workspace_id: int) -> None:
+    # Rebuilds a big desk's suggestion snapshot off the request path (minutes at 100k).
+    with get_runtime().sessions() as session:
+        suggest_index.refresh_snapshot(session, workspace_id)
+
+
+def refresh_suggest_indexes() -> list[int]:
+    return suggest_index.refresh_all(get_runtime().sessions)
 
 
 @jobs.handler(CSAT_SEND_JOB)
@@ -126,6 +138,9 @@ def register_periodic() -> None:
         sweep_conversation_timers
     )
     huey.periodic_task(crontab(minute="*"), name="caredesk.report_rollups")(keep_rollups_fresh)
+    huey.periodic_task(crontab(minute="*/5"), name="caredesk.suggest_index")(
+        refresh_suggest_indexes
+    )
     huey.periodic_task(crontab(minute="17", hour="3"), name="caredesk.retention")(
         purge_old_raw_payloads
     )

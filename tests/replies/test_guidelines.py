@@ -3,8 +3,13 @@ from sqlalchemy import select
 
 from caredesk.conversations.service import do_record_inbound
 from caredesk.kit.errors import ValidationFailed
-from caredesk.models import Event, Message
-from caredesk.replies.composer import NeedsOverride, Override, do_send_checked_reply
+from caredesk.models import Event, Message, Team
+from caredesk.replies.composer import (
+    NeedsOverride,
+    Override,
+    do_send_checked_reply,
+    lint_for_conversation,
+)
 from caredesk.replies.guidelines import do_set_guidelines, lint_draft, parse_guidelines
 from caredesk.replies.problems import ProblemsFound
 from tests import factories as f
@@ -149,3 +154,14 @@ def test_clean_reply_is_sent_without_override(session, clock):
     message = do_send_checked_reply(session, clock, conv, agent, "Hi! Fixed it for you. /AB")
     assert message.sent_state in ("queued", "sent")
     assert message.guideline_override is None
+
+
+def test_lint_sees_a_guidelines_edit_at_once_despite_the_parsed_cache(session, clock):
+    conv, _ = _team_conversation(session, clock)
+    codes = {p.code for p in lint_for_conversation(session, conv, "Hi, we will sort it. /AB")}
+    assert "forbidden_phrase" not in codes
+    team = session.get(Team, conv.team_id)
+    do_set_guidelines(session, clock, team, {"forbidden_phrases": ["sort it"]})
+    session.flush()
+    codes = {p.code for p in lint_for_conversation(session, conv, "Hi, we will sort it. /AB")}
+    assert "forbidden_phrase" in codes

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.events import E, record
@@ -23,20 +25,39 @@ class NeedsOverride(ProblemsFound):
     status_code = 409
 
 
+# team id -> (stored JSON, parsed): the stored JSON is the version, so an edit by any process is
+# seen at once, and the composer reads one small column instead of loading and parsing the team.
+_parsed: dict[int, tuple[Any, Guidelines]] = {}
+
+
 def team_guidelines(session: Session, conversation: Conversation) -> Guidelines:
     if conversation.team_id is None:
         return Guidelines()
-    team = session.get(Team, conversation.team_id)
-    return parse_guidelines(team.guidelines if team else None)
+    raw = session.execute(
+        select(Team.guidelines).where(Team.id == conversation.team_id)
+    ).scalar_one_or_none()
+    hit = _parsed.get(conversation.team_id)
+    if hit is not None and hit[0] == raw:
+        return hit[1]
+    parsed = parse_guidelines(raw)
+    if len(_parsed) > 10_000:
+        _parsed.clear()
+    _parsed[conversation.team_id] = (raw, parsed)
+    return parsed
 
 
 def lint_for_conversation(
-    session: Session, conversation: Conversation, text: str, *, private: bool = False
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    *,
+    private: bool = False,
+    guidelines: Guidelines | None = None,
 ) -> list[Problem]:
     return lint_draft(
         text,
         channel=conversation.channel,
-        guidelines=team_guidelines(session, conversation),
+        guidelines=guidelines or team_guidelines(session, conversation),
         customer_language=customer_language(session, conversation),
         private=private or conversation.is_private,
     )

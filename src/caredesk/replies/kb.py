@@ -16,7 +16,7 @@ from caredesk.events import E, record
 from caredesk.kit.clock import Clock
 from caredesk.kit.errors import Conflict, NotFound, ValidationFailed
 from caredesk.models import Agent, Conversation, KbArticle, Resolution, Workspace
-from caredesk.replies.retrieval import TextIndex, features
+from caredesk.replies.retrieval import TextIndex, query_features
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,118}[a-z0-9]$|^[a-z0-9]$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']{1,490}$")
@@ -290,7 +290,7 @@ def forget() -> None:
 
 def matched_terms(query: str, text: str, limit: int = 5) -> list[str]:
     """Words (and cross-language concepts) the query and a text share, for 'why'."""
-    q, d = features(query), features(text)
+    q, d = query_features(query), query_features(text)
     shared = [f for f in q if f in d and " " not in f and not f.startswith("~")]
     return [f[1:] + " (any language)" if f.startswith("@") else f for f in shared][:limit]
 

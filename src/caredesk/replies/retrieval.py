@@ -3,7 +3,8 @@
 Texts become weighted features: words, 5-letter prefixes of long Latin words (cheap stemming:
 "cancel", "cancelled", "cancellation"), word pairs, and cross-language concepts from
 :mod:`caredesk.replies.lexicon`. Documents are TF-IDF vectors (sublinear tf, L2-normalised) in
-an inverted index; a query is a cosine over the postings of its features.
+an inverted index keyed by a stable 64-bit hash of each feature; a query is a cosine over the
+postings of its features. The arrays can be saved and memory-mapped (see ``suggest_index``).
 
 Past replies are then ranked by *consensus* (:func:`rank_by_consensus`): the nearest solved
 conversations vote for their replies, near-duplicate replies pool their votes, so the answer
@@ -12,13 +13,17 @@ that resolved many similar cases ranks above a one-off.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -92,18 +97,42 @@ def features(text: str) -> dict[str, float]:
     return feats
 
 
+def feature_key(feature: str) -> int:
+    """A stable 64-bit key per feature (Python's own hash changes per process, so a saved
+    index could not be read back with it). Collisions at 64 bits are negligible."""
+    return _feature_key(feature)
+
+
+@lru_cache(maxsize=200_000)
+def _feature_key(feature: str) -> int:
+    digest = hashlib.blake2b(feature.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+@lru_cache(maxsize=1024)
+def query_features(text: str) -> Mapping[str, float]:
+    """:func:`features` of a text that is looked at again and again (the customer's words are
+    matched against the past, the canned set, articles and every 'why'), read-only."""
+    return MappingProxyType(features(text))
+
+
 @dataclass(frozen=True)
 class Hit:
     doc: int
     score: float
 
 
+_ARRAYS = ("keys", "idf", "df", "starts", "post_docs", "post_w")
+
+
 class TextIndex:
-    """Cosine TF-IDF over an inverted index. Immutable once built; safe to share."""
+    """Cosine TF-IDF over an inverted index keyed by :func:`feature_key` (sorted, so a lookup is
+    a binary search and the arrays can be saved and memory-mapped as they are). Immutable once
+    built; safe to share between threads, and through the page cache between processes."""
 
     def __init__(
         self,
-        vocab: dict[str, int],
+        keys: npt.NDArray[np.int64],
         idf: npt.NDArray[np.float32],
         df: npt.NDArray[np.int64],
         starts: npt.NDArray[np.int64],
@@ -111,7 +140,7 @@ class TextIndex:
         post_w: npt.NDArray[np.float32],
         n_docs: int,
     ) -> None:
-        self.vocab = vocab
+        self.keys = keys
         self.idf = idf
         self.df = df
         self.starts = starts
@@ -120,7 +149,9 @@ class TextIndex:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: Iterable[str]) -> TextIndex:
+    def build(cls, texts: Iterable[str], *, weights_from: TextIndex | None = None) -> TextIndex:
+        """Index ``texts``. With ``weights_from`` the idf comes from that (bigger) index, so
+        scores of a small delta index compare with the big one's."""
         vocab: dict[str, int] = {}
         term_ids: list[int] = []
         doc_ids: list[int] = []
@@ -132,11 +163,19 @@ class TextIndex:
                 term_ids.append(tid)
                 doc_ids.append(n - 1)
                 raw.append(count)
-        t = np.asarray(term_ids, dtype=np.int64)
+        unsorted = np.fromiter((feature_key(f) for f in vocab), dtype=np.int64, count=len(vocab))
+        by_key = np.argsort(unsorted, kind="stable")
+        remap = np.empty(len(vocab), dtype=np.int64)
+        remap[by_key] = np.arange(len(vocab), dtype=np.int64)
+        keys = unsorted[by_key]
+        t = remap[np.asarray(term_ids, dtype=np.int64)]
         d = np.asarray(doc_ids, dtype=np.int32)
         c = np.asarray(raw, dtype=np.float32)
         df = np.bincount(t, minlength=len(vocab)).astype(np.int64)
-        idf = (np.log((n + 1) / (df + 1)) + 1.0).astype(np.float32)
+        if weights_from is None:
+            idf = (np.log((n + 1) / (df + 1)) + 1.0).astype(np.float32)
+        else:
+            idf = weights_from.idf_of(keys)
         # Sub-linear tf; pair/stem features carry their 0.5 weight through the count.
         w = np.where(c >= 1, 1.0 + np.log(np.maximum(c, 1.0)), c).astype(np.float32) * idf[t]
         norms = np.sqrt(np.bincount(d, weights=w * w, minlength=n)).astype(np.float32)
@@ -144,35 +183,88 @@ class TextIndex:
         order = np.argsort(t, kind="stable")
         starts = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(df, out=starts[1:])
-        return cls(vocab, idf, df, starts, d[order], w[order].astype(np.float32), n)
+        return cls(keys, idf, df, starts, d[order], w[order].astype(np.float32), n)
 
-    def query(self, text: str, k: int = 50, *, max_df_share: float = 0.4) -> list[Hit]:
-        if self.n_docs == 0:
-            return []
-        ids: list[int] = []
-        weights: list[float] = []
+    def term_ids(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Position of each key in the index, -1 where the index does not have it."""
+        if len(self.keys) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[pos] == keys, pos, -1).astype(np.int64)
+
+    def idf_of(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        tids = self.term_ids(keys)
+        unseen = math.log(self.n_docs + 1) + 1.0  # df = 0
+        known = self.idf[np.maximum(tids, 0)] if len(self.keys) else np.zeros(len(keys))
+        return np.where(tids >= 0, known, unseen).astype(np.float32)
+
+    def query_vector(
+        self, text: str, *, max_df_share: float = 0.4, keep_unknown: bool = False
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The query's features (keys) and their unit-length weights, with this index's idf.
+        Features in almost every document say nothing and cost the most; they are left out.
+        ``keep_unknown`` keeps features this index lacks (at the idf of an unseen feature) for
+        a delta index built with ``weights_from=self``."""
+        feats = query_features(text)
+        if self.n_docs == 0 or not feats:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        keys = np.fromiter((feature_key(f) for f in feats), dtype=np.int64, count=len(feats))
+        counts = np.fromiter(feats.values(), dtype=np.float32, count=len(feats))
+        tids = self.term_ids(keys)
         limit = max(50, int(max_df_share * self.n_docs))
-        for feat, count in features(text).items():
-            tid = self.vocab.get(feat)
-            # Features in almost every document say nothing and cost the most; skip them.
-            if tid is None or self.df[tid] > limit:
-                continue
-            ids.append(tid)
-            tf = 1.0 + math.log(count) if count >= 1 else count
-            weights.append(tf * float(self.idf[tid]))
-        if not ids:
-            return []
-        q = np.asarray(weights, dtype=np.float32)
+        known = tids >= 0
+        keep = known.copy()
+        keep[known] = self.df[tids[known]] <= limit
+        if keep_unknown:
+            keep |= ~known
+        if not keep.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        tf = np.where(counts >= 1, 1.0 + np.log(np.maximum(counts, 1.0)), counts)
+        q = (tf[keep] * self.idf_of(keys[keep])).astype(np.float32)
         q /= max(float(np.linalg.norm(q)), 1e-9)
-        docs = [self.post_docs[self.starts[i] : self.starts[i + 1]] for i in ids]
-        vals = [self.post_w[self.starts[i] : self.starts[i + 1]] * q[j] for j, i in enumerate(ids)]
+        return keys[keep], q
+
+    def search(
+        self, keys: npt.NDArray[np.int64], q: npt.NDArray[np.float32], k: int = 50
+    ) -> list[Hit]:
+        """The ``k`` documents with the highest dot product with the query vector."""
+        if self.n_docs == 0 or len(keys) == 0:
+            return []
+        tids = self.term_ids(keys)
+        docs, vals = [], []
+        for j, i in enumerate(tids.tolist()):
+            if i < 0:
+                continue
+            lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+            docs.append(self.post_docs[lo:hi])
+            vals.append(self.post_w[lo:hi] * q[j])
+        if not docs:
+            return []
         scores = np.bincount(
             np.concatenate(docs), weights=np.concatenate(vals), minlength=self.n_docs
         )
         k = min(k, self.n_docs)
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
+        top = top[np.argsort(-scores[top], kind="stable")]
         return [Hit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    def query(self, text: str, k: int = 50, *, max_df_share: float = 0.4) -> list[Hit]:
+        keys, q = self.query_vector(text, max_df_share=max_df_share)
+        return self.search(keys, q, k)
+
+    def save(self, directory: Path) -> None:
+        """One .npy file per array, so :meth:`load` can memory-map them."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in _ARRAYS:
+            np.save(directory / f"{name}.npy", np.ascontiguousarray(getattr(self, name)))
+
+    @classmethod
+    def load(cls, directory: Path, n_docs: int) -> TextIndex:
+        """Memory-mapped: loading is instant and processes share the pages."""
+        arrays: dict[str, Any] = {
+            name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _ARRAYS
+        }
+        return cls(n_docs=n_docs, **arrays)
 
 
 def word_set(text: str) -> frozenset[str]:

@@ -1,180 +1,63 @@
 """Suggested replies for an open conversation (S16): canned responses and the replies that
 resolved similar past conversations, retrieved across languages, ranked, each with why.
 
-Past conversations live in an in-memory index per workspace (see :mod:`retrieval`). Building it
-reads every solved conversation once; afterwards a cheap stamp (count and newest activity of the
-solved conversations) says whether it is out of date. A stale index keeps serving for
-``REFRESH_SECONDS`` so that a busy desk does not rebuild on every request.
+Past conversations are served by :mod:`suggest_index` (a snapshot shared by processes plus a
+fresh tail). Reply texts are not kept in the index: the few dozen candidates of a query are read
+by primary key, so the index stays small and a reply edited later is shown as it is now.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caredesk.models import Agent, CannedResponse, CannedVariant, Conversation, Message
-from caredesk.replies import kb
+from caredesk.replies import kb, suggest_index
 from caredesk.replies.canned import customer_language, language_name, library, render_canned
 from caredesk.replies.canned import variants_of as canned_variants
 from caredesk.replies.kb import matched_terms
-from caredesk.replies.retrieval import TextIndex, rank_by_consensus, tokens
+from caredesk.replies.past_docs import DOC_CHARS, QUERY_INBOUND
+from caredesk.replies.retrieval import Hit, TextIndex, rank_by_consensus, tokens
+from caredesk.replies.suggest_index import PastState
 
-SOLVED = ("solved", "closed")
-REFRESH_SECONDS = 300.0
-LARGE_INDEX = 5000
-QUERY_INBOUND = 3
-DOC_CHARS = 1500
+NEIGHBOURS = 50
+# A past conversation of the same triage intent as this one gets this much added to its
+# similarity; tuned on a validation split of past pairs in bench/suggest.py (0 turns it off).
+SAME_INTENT_BONUS = 0.3
+# How much the other neighbours with the same answer add to the best one's similarity.
+POOLED_WEIGHT = 0.5
 # Below this a canned response shares only a stray word with the conversation.
 MIN_CANNED_SIMILARITY = 0.06
 _PLACEHOLDER_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
-
-
-@dataclass
-class PastIndex:
-    stamp: tuple[str, ...]
-    built_at: float
-    index: TextIndex
-    conversation_ids: list[int]
-    references: list[str]
-    replies: list[str]
-    reply_words: list[frozenset[str]]
-    languages: list[str | None]
-
-
-_cache: dict[int, PastIndex] = {}
-_building: set[int] = set()
 _lock = threading.Lock()
-log = logging.getLogger(__name__)
 
 
-def _stamp(session: Session, workspace_id: int) -> tuple[str, ...]:
-    row = session.execute(
-        select(
-            func.count(), func.max(Conversation.id), func.max(Conversation.last_message_at)
-        ).where(Conversation.workspace_id == workspace_id, Conversation.status.in_(SOLVED))
-    ).one()
-    return tuple(str(v) for v in row)
+def past_index(session: Session, workspace_id: int, *, wait: bool = False) -> PastState | None:
+    """The workspace's index of solved conversations (see :mod:`suggest_index`)."""
+    return suggest_index.past_state(session, workspace_id, wait=wait)
 
 
-def _past_pairs(
-    session: Session, workspace_id: int
-) -> Iterator[tuple[int, str, str | None, str, str]]:
-    """(conversation id, reference, language, customer's opening text, resolving reply)."""
-    stmt = (
-        select(
-            Message.conversation_id,
-            Message.direction,
-            Message.text,
-            Message.is_auto_ack,
-            Conversation.reference,
-            Conversation.language,
-        )
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.workspace_id == workspace_id, Conversation.status.in_(SOLVED))
-        .order_by(Message.conversation_id, Message.created_at, Message.id)
-        .execution_options(yield_per=5000)
-    )
-    current: int | None = None
-    ref, lang = "", None
-    inbound: list[str] = []
-    reply = ""
-    for cid, direction, text, auto, reference, language in session.execute(stmt):
-        if cid != current:
-            if current is not None and inbound and reply:
-                yield current, ref, lang, " ".join(inbound)[:DOC_CHARS], reply
-            current, ref, lang, inbound, reply = cid, reference, language, [], ""
-        if direction == "in":
-            if len(inbound) < QUERY_INBOUND:
-                inbound.append(text)
-        elif not auto and text.strip():
-            reply = text  # the last agent reply is the one that resolved it
-    if current is not None and inbound and reply:
-        yield current, ref, lang, " ".join(inbound)[:DOC_CHARS], reply
-
-
-def build_past_index(session: Session, workspace_id: int) -> PastIndex:
-    stamp = _stamp(session, workspace_id)
-    ids: list[int] = []
-    refs: list[str] = []
-    langs: list[str | None] = []
-    replies: list[str] = []
-    docs: list[str] = []
-    for cid, ref, lang, text, reply in _past_pairs(session, workspace_id):
-        ids.append(cid)
-        refs.append(ref)
-        langs.append(lang)
-        replies.append(reply)
-        docs.append(text)
-    index = TextIndex.build(docs)
-    words = [reply_words(r) for r in replies]
-    return PastIndex(stamp, time.monotonic(), index, ids, refs, replies, words, langs)
-
-
+@lru_cache(maxsize=50_000)
 def reply_words(text: str) -> frozenset[str]:
     return frozenset(tokens(_PLACEHOLDER_RE.sub(" ", text)))
-
-
-def _build_in_background(engine: Engine, workspace_id: int) -> None:
-    def run() -> None:
-        try:
-            with Session(engine) as session:
-                built = build_past_index(session, workspace_id)
-            with _lock:
-                _cache[workspace_id] = built
-        except Exception:  # a failed build is retried by the next request
-            log.exception("building the suggestion index of workspace %s failed", workspace_id)
-        finally:
-            with _lock:
-                _building.discard(workspace_id)
-
-    with _lock:
-        if workspace_id in _building:
-            return
-        _building.add(workspace_id)
-    threading.Thread(target=run, name=f"suggest-index-{workspace_id}", daemon=True).start()
-
-
-def past_index(session: Session, workspace_id: int, *, wait: bool = False) -> PastIndex | None:
-    """The workspace's index of solved conversations. Small desks follow every change at once;
-    a big index (seconds to build) refreshes at most every few minutes, in a background thread
-    while the old one keeps serving. None while the first big build runs (unless ``wait``)."""
-    with _lock:
-        cached = _cache.get(workspace_id)
-    if cached is not None:
-        young = time.monotonic() - cached.built_at < REFRESH_SECONDS
-        if young and cached.index.n_docs > LARGE_INDEX:
-            return cached
-    stamp = _stamp(session, workspace_id)
-    if cached is not None and cached.stamp == stamp:
-        return cached
-    bind = session.get_bind()
-    if not wait and int(stamp[0]) > LARGE_INDEX and isinstance(bind, Engine):
-        _build_in_background(bind, workspace_id)
-        return cached
-    built = build_past_index(session, workspace_id)
-    with _lock:
-        _cache[workspace_id] = built
-    return built
 
 
 def forget(workspace_id: int | None = None) -> None:
     """Drop cached indexes (tests, or after a bulk import)."""
     kb.forget()
+    suggest_index.forget(workspace_id)
     with _lock:
         if workspace_id is None:
-            _cache.clear()
             _canned_cache.clear()
-        else:
-            _cache.pop(workspace_id, None)
 
 
 @dataclass(frozen=True)
@@ -241,7 +124,9 @@ _canned_cache = {}
 
 def _canned_index(
     session: Session, workspace_id: int, team_id: int | None
-) -> tuple[TextIndex, list[int], list[str]]:
+) -> tuple[TextIndex, list[CannedResponse], list[str]]:
+    """The index and this session's library rows (held, so later lookups need no query: the
+    session's identity map alone would let them go)."""
     items = library(session, workspace_id, team_id)
     ids = [c.id for c in items]
     count, newest, size = session.execute(
@@ -256,25 +141,31 @@ def _canned_index(
     with _lock:
         hit = _canned_cache.get(key)
     if hit is not None and hit[0] == stamp:
-        return hit[1], hit[2], hit[3]
+        return hit[1], items, hit[3]
     docs = _canned_docs(session, items)
     index = TextIndex.build(docs)
     with _lock:
         _canned_cache[key] = (stamp, index, ids, docs)
-    return index, ids, docs
+    return index, items, docs
 
 
 def suggest_canned(
     session: Session, conversation: Conversation, query: str, k: int
 ) -> list[Suggestion]:
     """Canned candidates, not yet filled in (only the ones that make the final list are)."""
+    return [s for s, _ in _suggest_canned(session, conversation, query, k)]
+
+
+def _suggest_canned(
+    session: Session, conversation: Conversation, query: str, k: int
+) -> list[tuple[Suggestion, CannedResponse]]:
     if not query.strip():
         return []
-    index, ids, docs = _canned_index(session, conversation.workspace_id, conversation.team_id)
+    index, items, docs = _canned_index(session, conversation.workspace_id, conversation.team_id)
     out = []
     for h in index.query(query, k=k, max_df_share=1.0):
-        canned = session.get(CannedResponse, ids[h.doc])
-        if canned is None or h.score < MIN_CANNED_SIMILARITY:
+        canned = items[h.doc]
+        if h.score < MIN_CANNED_SIMILARITY:
             continue
         terms = _why_terms(matched_terms(query, docs[h.doc]))
         why = [f"canned {canned.shortcut} ({canned.name}) matches {terms}"]
@@ -282,16 +173,20 @@ def suggest_canned(
             why.append(f"used {canned.usage_count} times by the team")
         # Well-used answers get a small lift: the team has found they work.
         score = h.score + 0.03 * math.log1p(canned.usage_count)
-        out.append(
-            Suggestion("canned", "", score, why, canned_id=canned.id, shortcut=canned.shortcut)
+        suggestion = Suggestion(
+            "canned", "", score, why, canned_id=canned.id, shortcut=canned.shortcut
         )
+        out.append((suggestion, canned))
     return out
 
 
 def _fill_in(
-    session: Session, conversation: Conversation, agent: Agent, s: Suggestion
+    session: Session,
+    conversation: Conversation,
+    agent: Agent,
+    s: Suggestion,
+    canned: CannedResponse,
 ) -> Suggestion:
-    canned = session.get_one(CannedResponse, s.canned_id)
     inserted = render_canned(session, conversation, agent, canned)
     why = list(s.why)
     if not inserted.warnings and inserted.wanted_language:
@@ -301,30 +196,91 @@ def _fill_in(
     )
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    conversation_id: int
+    reply_id: int
+    language: str | None
+    intent: str | None
+    score: float
+
+
+def _candidates(state: PastState, query: str, conversation: Conversation) -> list[_Candidate]:
+    """Nearest solved conversations from the snapshot and the tail, the tail's copy winning."""
+    base = state.base
+    keys, q = base.index.query_vector(query, keep_unknown=state.tail is not None)
+    out: list[_Candidate] = []
+    masked = state.touched
+    for docs in (base, state.tail):
+        if docs is None:
+            continue
+        extra = len(masked) if docs is base else 0
+        hits = docs.index.search(keys, q, NEIGHBOURS + min(extra, NEIGHBOURS))
+        # One fancy-index per column: element access on memory-mapped arrays is slow.
+        rows = np.asarray([h.doc for h in hits], dtype=np.int64)
+        cids = docs.conversation_ids[rows].tolist()
+        replies = docs.reply_ids[rows].tolist()
+        langs = docs.language_codes[rows].tolist()
+        intents = docs.intent_codes[rows].tolist()
+        for h, cid, reply, lang, intent_code in zip(
+            hits, cids, replies, langs, intents, strict=True
+        ):
+            if cid == conversation.id or (docs is base and cid in masked):
+                continue
+            intent = docs.intents[intent_code] or None
+            same = intent is not None and intent != "other" and intent == conversation.intent
+            bonus = SAME_INTENT_BONUS if same else 0.0
+            language = docs.languages[lang] or None
+            out.append(_Candidate(cid, reply, language, intent, h.score + bonus))
+    out.sort(key=lambda c: -c.score)
+    return out[:NEIGHBOURS]
+
+
 def suggest_past(
     session: Session, conversation: Conversation, query: str, k: int
 ) -> list[Suggestion]:
-    past = past_index(session, conversation.workspace_id)
-    if past is None or past.index.n_docs == 0 or not query.strip():
+    state = past_index(session, conversation.workspace_id)
+    if state is None or state.n_docs == 0 or not query.strip():
         return []
-    hits = [
-        h for h in past.index.query(query, k=50) if past.conversation_ids[h.doc] != conversation.id
-    ]
-    ranked = rank_by_consensus(hits, past.reply_words, k=k)
-    opening = _openings(session, [past.conversation_ids[r.doc] for r in ranked])
+    found = _candidates(state, query, conversation)
+    if not found:
+        return []
+    texts = dict(
+        session.execute(
+            select(Message.id, Message.text).where(Message.id.in_([c.reply_id for c in found]))
+        ).all()
+    )
+    found = [c for c in found if c.reply_id in texts]
+    words = [reply_words(texts[c.reply_id]) for c in found]
+    hits = [Hit(i, c.score) for i, c in enumerate(found)]
+    ranked = rank_by_consensus(hits, words, k=k, pooled_weight=POOLED_WEIGHT)
+    voters = sorted({found[d].conversation_id for r in ranked for d in r.votes})
+    references = dict(
+        session.execute(
+            select(Conversation.id, Conversation.reference).where(Conversation.id.in_(voters))
+        ).all()
+    )
+    opening = _openings(session, [found[r.doc].conversation_id for r in ranked])
     wanted = customer_language(session, conversation)
     out = []
     for r in ranked:
-        refs = [past.references[d] for d in r.votes]
+        best = found[r.doc]
+        refs = [references.get(found[d].conversation_id, "") for d in r.votes]
         why = [
             f"resolved {len(r.votes)} similar conversation{'s' if len(r.votes) > 1 else ''} "
             f"({', '.join(refs[:3])}{'…' if len(refs) > 3 else ''})",
         ]
-        terms = matched_terms(query, opening.get(past.conversation_ids[r.doc], ""))
+        terms = matched_terms(query, opening.get(best.conversation_id, ""))
         if terms:
             why.append(f"the customer wrote about {_why_terms(terms)} there too")
+        if (
+            SAME_INTENT_BONUS
+            and best.intent not in (None, "other")
+            and (best.intent == conversation.intent)
+        ):
+            why.append(f"same topic ({best.intent.replace('_', ' ')})")
         warnings = []
-        lang = past.languages[r.doc]
+        lang = best.language
         if wanted and lang and lang not in (wanted, "und"):
             warnings.append(
                 f"this reply is in {language_name(lang)}; the customer writes "
@@ -333,11 +289,11 @@ def suggest_past(
         out.append(
             Suggestion(
                 "past_reply",
-                past.replies[r.doc],
+                texts[best.reply_id],
                 r.score,
                 why,
                 language=lang,
-                conversation_ids=[past.conversation_ids[d] for d in r.votes],
+                conversation_ids=[found[d].conversation_id for d in r.votes],
                 references=refs,
                 warnings=warnings,
             )
@@ -359,10 +315,9 @@ def _openings(session: Session, conversation_ids: Sequence[int]) -> dict[int, st
     return out
 
 
-def past_replies_ready(workspace_id: int) -> bool:
+def past_replies_ready(session: Session, workspace_id: int) -> bool:
     """False while the first index of a big desk is being built (the UI can say so)."""
-    with _lock:
-        return workspace_id in _cache or workspace_id not in _building
+    return not suggest_index.building(session, workspace_id)
 
 
 def suggest_replies(
@@ -371,10 +326,13 @@ def suggest_replies(
     """Up to ``k`` suggestions, best first, canned and past replies together."""
     k = max(1, min(k, 20))
     query = conversation_query(session, conversation)
-    found = suggest_canned(session, conversation, query, k) + suggest_past(
-        session, conversation, query, k
-    )
+    canned = _suggest_canned(session, conversation, query, k)
+    rows = {c.id: c for _, c in canned}
+    found = [s for s, _ in canned] + suggest_past(session, conversation, query, k)
     found.sort(key=lambda s: -s.score)
     return [
-        _fill_in(session, conversation, agent, s) if s.kind == "canned" else s for s in found[:k]
+        _fill_in(session, conversation, agent, s, rows[s.canned_id])
+        if s.kind == "canned" and s.canned_id is not None
+        else s
+        for s in found[:k]
     ]
