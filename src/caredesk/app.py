@@ -76,6 +76,8 @@ def create_app(runtime: Runtime | None = None, *, start_jobs: bool = False) -> F
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    # POST /hooks/{kind}/{token} is the hot path: served before the router (same endpoint).
+    app.add_middleware(webhooks.WebhookFastPath)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     app.include_router(webhooks.router)

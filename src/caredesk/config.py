@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     raw_payload_retention_days: int = 90
     max_webhook_bytes: int = 1_000_000
+    # A webhook account read from the database is trusted this long per process (0: never).
+    webhook_account_cache_seconds: float = 5.0
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "info"
 

@@ -276,3 +276,23 @@ def test_script_in_post_text_is_escaped_on_the_conversation_page(
     assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text
     assert api.headers["content-type"].startswith("application/json")
     assert api.json()["messages"][0]["text"] == text  # verbatim, for clients to escape
+
+
+def test_the_receive_endpoint_is_documented_with_its_path_parameters(connection, sessions, clock):
+    with client_for(connection, sessions, clock) as client:
+        post = client.get("/openapi.json").json()["paths"]["/hooks/{kind}/{token}"]["post"]
+    assert {p["name"] for p in post["parameters"]} == {"kind", "token"}
+    assert "413" in post["description"] or "too large" in post["description"]
+
+
+def test_paths_beyond_the_webhook_address_are_not_taken_for_webhooks(
+    connection, sessions, session, clock
+):
+    _, acct = _setup(session, clock)
+    body = _post(id="extra-1")
+    with client_for(connection, sessions, clock) as client:
+        r = client.post(
+            f"/hooks/generic/{acct.webhook_token}/extra", content=body, headers=_signed(body)
+        )
+    assert r.status_code in (404, 405)
+    assert _count(session, "extra-1") == 0

@@ -51,6 +51,15 @@ def serve(
         bool | None,
         typer.Option(help="Run the job consumer in this process (default: yes unless Redis)"),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes, for PostgreSQL (on SQLite one process writes fastest); "
+            "jobs then need `caredesk worker`",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web desk, the JSON API and webhooks."""
     import uvicorn
@@ -59,11 +68,53 @@ def serve(
 
     rt = _runtime()
     in_process = jobs if jobs is not None else not rt.settings.redis_url
-    application = create_app(rt, start_jobs=in_process)
     bind_host = host or rt.settings.host
     bind_port = port or rt.settings.port
     typer.echo(f"Caredesk is at http://{bind_host}:{bind_port}  (Ctrl-C stops it)")
-    uvicorn.run(application, host=bind_host, port=bind_port, log_level=rt.settings.log_level)
+    # "auto" picks httptools (C HTTP parser) and uvloop when installed: both pinned deps.
+    options: dict[str, Any] = {"http": "auto", "loop": "auto", "log_level": rt.settings.log_level}
+    if workers > 1:
+        # Each process builds its own app (and inbox writer); several job consumers per
+        # machine are started with `caredesk worker` instead.
+        if in_process and jobs:
+            typer.echo("note: --jobs is ignored with --workers; run `caredesk worker`", err=True)
+        if not rt.settings.redis_url:
+            # Live notices (presence, "is typing", inbox refresh) fan out inside one process.
+            typer.echo(
+                "note: without CAREDESK_REDIS_URL, live updates reach only agents served by "
+                "the same process; set it to share them across --workers",
+                err=True,
+            )
+        uvicorn.run(
+            "caredesk.cli:_worker_app",
+            factory=True,
+            workers=workers,
+            host=bind_host,
+            port=bind_port,
+            **options,
+        )
+        return
+    application = create_app(rt, start_jobs=in_process)
+    _freeze_startup_objects()
+    uvicorn.run(application, host=bind_host, port=bind_port, **options)
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (app, schemas, models) out of the GC's sight: full collections
+    over it took 100-300 ms, stalling every request in flight (the webhook p99)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def _worker_app() -> Any:
+    """App factory for `serve --workers N` (each worker process builds its own)."""
+    from caredesk.app import create_app
+
+    application = create_app()
+    _freeze_startup_objects()
+    return application
 
 
 @app.command()

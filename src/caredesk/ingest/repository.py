@@ -80,11 +80,22 @@ def insert_many_if_new(session: Session, rows: list[dict[str, Any]]) -> dict[tup
 
 
 def note_duplicate(session: Session, channel: str, external_id: str) -> None:
-    session.execute(
-        update(InboxItem)
-        .where(InboxItem.channel == channel, InboxItem.external_id == external_id)
-        .values(duplicates=InboxItem.duplicates + 1)
-    )
+    note_duplicates(session, [(channel, external_id)])
+
+
+_table = cast(Table, InboxItem.__table__)
+# Core (not ORM) UPDATE: given a list of parameters the ORM would read it as "bulk update by
+# primary key"; this way it is one executemany.
+_NOTE_DUPLICATE = (
+    update(_table)
+    .where(_table.c.channel == bindparam("ch"), _table.c.external_id == bindparam("xid"))
+    .values(duplicates=_table.c.duplicates + 1)
+)
+
+
+def note_duplicates(session: Session, keys: list[tuple[str, str]]) -> None:
+    """Count one more copy on each (channel, external id) row (a key may repeat)."""
+    session.execute(_NOTE_DUPLICATE, [{"ch": ch, "xid": xid} for ch, xid in keys])
 
 
 def bump_counter(session: Session, name: str, day: str, by: int = 1) -> None:

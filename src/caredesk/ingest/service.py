@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,28 +34,38 @@ class _Kicker:
     by a lock: per webhook it was a fifth of the server's time. The inbox row is the durable
     record, so buffering ids for a few milliseconds loses nothing: if the process dies first,
     the sweeper re-finds unprocessed rows. In immediate mode (tests) ids go straight through.
+    One long-lived thread does the enqueueing (a timer thread per batch cost the committing
+    thread a thread start each time).
     """
 
     def __init__(self, delay: float = 0.02) -> None:
         self._delay = delay
-        self._lock = threading.Lock()
+        self._wake = threading.Condition()
         self._pending: list[int] = []
-        self._timer: threading.Timer | None = None
+        self._thread: threading.Thread | None = None
 
     def add(self, ids: tuple[int, ...]) -> None:
         if jobs.get_huey().immediate:
             jobs.enqueue_now(PROCESS_JOB, *ids)
             return
-        with self._lock:
+        with self._wake:
             self._pending.extend(ids)
-            if self._timer is None:
-                self._timer = threading.Timer(self._delay, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="inbox-kicker", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending:
+                    self._wake.wait()
+            time.sleep(self._delay)  # let the next few commits join this enqueue
+            self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            ids, self._pending, self._timer = self._pending, [], None
+        with self._wake:
+            ids, self._pending = self._pending, []
         for lo in range(0, len(ids), 500):
             try:
                 jobs.enqueue_now(PROCESS_JOB, *ids[lo : lo + 500])
@@ -62,6 +74,15 @@ class _Kicker:
 
 
 _KICKER = _Kicker()
+
+
+def _kick(ids: tuple[int, ...]) -> None:
+    # Runs after COMMIT: an error here must not look like a failed commit to the caller (it
+    # would answer 5xx, or store again, posts that are already safe). The sweeper retries.
+    try:
+        _KICKER.add(ids)
+    except Exception:
+        log.exception("could not hand %d committed inbox items to the job queue", len(ids))
 
 
 def flush_pending_jobs() -> None:
@@ -73,6 +94,17 @@ def flush_pending_jobs() -> None:
 class ReceiveResult:
     stored: list[int] = field(default_factory=list)
     duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery's posts, as :func:`do_receive` takes them (for :func:`do_receive_many`)."""
+
+    posts: Sequence[InboundPost]
+    channel_account_id: int | None
+    raw: Mapping[str, Any] | None = None
+    source: str = "account"
+    enqueue: bool = True
 
 
 def do_receive(
@@ -94,57 +126,100 @@ def do_receive(
     The caller commits; only then are processing jobs enqueued (and only then may a webhook be
     acknowledged).
     """
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}")
+    delivery = Delivery(posts, channel_account_id, raw, source, enqueue)
+    return do_receive_many(session, clock, [delivery])[0]
+
+
+def do_receive_many(
+    session: Session, clock: Clock, deliveries: Sequence[Delivery]
+) -> list[ReceiveResult]:
+    """:func:`do_receive` for several deliveries in one transaction (group commit).
+
+    The outcome is exactly that of receiving them one after the other in this order: a post
+    wanted by two deliveries is stored for the first and absorbed (and counted) for the second,
+    and the counters add up the same. Rows are inserted with one statement whatever the number
+    of deliveries, which is what makes committing many deliveries together cheap.
+    """
+    for delivery in deliveries:
+        if delivery.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}")
     now = clock.now()
     day = now.date().isoformat()
-    result = ReceiveResult()
+    results = [ReceiveResult() for _ in deliveries]
     rows: list[dict[str, Any]] = []
-    wanted: list[tuple[str, str]] = []  # (channel, external id) in delivery order
+    owner: dict[tuple[str, str], int] = {}  # key -> index of the first delivery wanting it
+    wanted: list[list[tuple[str, str]]] = []  # per delivery, in its order; first claims only
+    again: list[tuple[int, tuple[str, str]]] = []  # claimed by an earlier delivery of the batch
     repeats: Counter[str] = Counter()  # channel -> duplicates absorbed
-    seen: set[tuple[str, str]] = set()
-    for post in posts:
-        key = (post.channel, post.external_id)
-        if key in seen:  # the same post twice in one delivery
-            repeats[post.channel] += 1
-            continue
-        seen.add(key)
-        wanted.append(key)
-        rows.append(
-            {
-                "channel": post.channel,
-                "external_id": post.external_id,
-                "channel_account_id": channel_account_id,
-                "post": {
-                    **post_to_json(post),
-                    "text": post.text[:MAX_TEXT_CHARS],
-                    "source": source,
-                },
-                "raw": dict(post.raw) if post.raw else dict(raw or {}),
-                "state": "received",
-                "attempts": 0,
-                "duplicates": 0,
-                "received_at": now,
-            }
-        )
-    # One statement for the whole delivery (X and Meta batch their events).
+    for index, delivery in enumerate(deliveries):
+        mine: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for post in delivery.posts:
+            key = (post.channel, post.external_id)
+            if key in seen:  # the same post twice in one delivery
+                repeats[post.channel] += 1
+                results[index].duplicates += 1
+                continue
+            seen.add(key)
+            if key in owner:  # an earlier delivery in this batch brought it
+                again.append((index, key))
+                continue
+            owner[key] = index
+            mine.append(key)
+            rows.append(_row(post, delivery, now))
+        wanted.append(mine)
+    # One statement for every delivery of the batch (X and Meta batch their events too). Rows go
+    # in key order, so concurrent batches lock shared keys in the same order (no deadlock).
+    rows.sort(key=lambda row: (row["channel"], row["external_id"]))
     inserted = repo.insert_many_if_new(session, rows) if rows else {}
-    for key in wanted:
-        item_id = inserted.get(key)
-        if item_id is None:
-            repo.note_duplicate(session, *key)
-            repeats[key[0]] += 1
-        else:
-            result.stored.append(item_id)
+    known: list[tuple[str, str]] = []  # already in the inbox: note each repeat on its row
+    for index, keys in enumerate(wanted):
+        for key in keys:
+            item_id = inserted.get(key)
+            if item_id is None:
+                known.append(key)
+                repeats[key[0]] += 1
+                results[index].duplicates += 1
+            else:
+                results[index].stored.append(item_id)
+    for index, key in again:
+        known.append(key)
+        repeats[key[0]] += 1
+        results[index].duplicates += 1
+    if known:
+        repo.note_duplicates(session, sorted(known))
     for channel, count in sorted(repeats.items()):
         repo.bump_counter(session, f"inbox.duplicates.{channel}", day, count)
-    result.duplicates = sum(repeats.values())
-    if result.stored:
-        repo.bump_counter(session, "inbox.received", day, len(result.stored))
-        if enqueue:
-            stored = tuple(result.stored)
-            on_commit(session, lambda: _KICKER.add(stored))
-    return result
+    stored = sum(len(r.stored) for r in results)
+    if stored:
+        repo.bump_counter(session, "inbox.received", day, stored)
+        kick = tuple(
+            item_id
+            for delivery, result in zip(deliveries, results, strict=True)
+            if delivery.enqueue
+            for item_id in result.stored
+        )
+        if kick:
+            on_commit(session, lambda: _kick(kick))
+    return results
+
+
+def _row(post: InboundPost, delivery: Delivery, now: datetime) -> dict[str, Any]:
+    return {
+        "channel": post.channel,
+        "external_id": post.external_id,
+        "channel_account_id": delivery.channel_account_id,
+        "post": {
+            **post_to_json(post),
+            "text": post.text[:MAX_TEXT_CHARS],
+            "source": delivery.source,
+        },
+        "raw": dict(post.raw) if post.raw else dict(delivery.raw or {}),
+        "state": "received",
+        "attempts": 0,
+        "duplicates": 0,
+        "received_at": now,
+    }
 
 
 def do_count_rejection(session: Session, clock: Clock, channel: str, reason: str) -> None:
