@@ -52,10 +52,34 @@ def parse_iso(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_WEEKDAYS = frozenset(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+
+
 def parse_v1_date(value: Any) -> datetime:
-    """v1.1 dates, as in Account Activity: 'Wed Oct 10 20:19:24 +0000 2018'."""
+    """v1.1 dates, as in Account Activity: 'Wed Oct 10 20:19:24 +0000 2018'.
+
+    Split by hand: ``strptime`` took a tenth of the webhook's CPU per post. Anything but the
+    exact layout goes to ``strptime``, which names the problem."""
     if not isinstance(value, str):
         raise Malformed("missing created_at")
+    parts = value.split(" ")
+    if len(parts) == 6 and parts[0] in _WEEKDAYS and parts[4] == "+0000":
+        clock = parts[3].split(":")
+        month = _MONTHS.get(parts[1])
+        if month and len(clock) == 3 and all(p.isdigit() for p in (parts[2], parts[5], *clock)):
+            try:
+                return datetime(
+                    int(parts[5]), month, int(parts[2]),
+                    int(clock[0]), int(clock[1]), int(clock[2]), tzinfo=UTC,
+                )  # fmt: skip
+            except ValueError as exc:
+                raise Malformed(f"bad created_at {value[:40]!r}") from exc
     try:
         return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
     except ValueError as exc:
