@@ -1,17 +1,22 @@
 """Web desk under load: inbox, conversation page and full-text search on SQLite and PostgreSQL.
 
-Seeds N conversations and 3N messages (bulk inserts, real demo post texts) into a fresh SQLite
-file and a fresh PostgreSQL database, serves the real app with uvicorn in a child process, and
-lets 50 simulated agents (httpx, async, each signed in as themselves) loop over: their inbox,
-a conversation page of their workspace, and a text search. Server time is measured inside the
-server (an ASGI wrapper that adds ``Server-Timing``), so client-side queueing does not count.
-Also prints the page weight of the assets a page loads and whether any is external.
+Seeds N conversations and 3N messages (bench/web_seed.py: bulk executemany / COPY, real demo
+post texts plus an order number per conversation) into a SQLite file under var/bench/ and a
+PostgreSQL database, serves the real app with uvicorn in a child process with ``--workers``
+processes (2 by default, as ``caredesk serve --workers 2``), and lets 50 simulated agents
+(httpx, async, each signed in as themselves) loop over: an inbox queue (all eight), a
+conversation page of their workspace, and a text search (a common word, its prefix as typed,
+or an order number). Server time is measured inside the server (an ASGI wrapper that adds
+``Server-Timing``), so client-side queueing does not count. Also prints the page weight of the
+assets a page loads and whether any is external.
 
 Usage: python bench/web.py [--conversations 50000] [--agents 50] [--rounds 12] [--think 1.0]
-       [--only sqlite|postgres]
-The issue's size is --conversations 1000000 (3,000,000 messages); the default (50,000 / 150,000)
-runs in a few minutes here. 5% of conversations are open, as on a desk with a long history.
-Ends with one JSON line.
+       [--only sqlite|postgres] [--workers 2] [--reuse]
+The issue's size is --conversations 1000000 (3,000,000 messages): seeding that takes minutes,
+so pass --reuse to keep the seeded databases (keyed by size, agents and migration head) and
+skip seeding on the next run. The default (50,000 / 150,000) runs in a few minutes here.
+About 5% of conversations are open, mostly the newest, as on a desk with a long history.
+Ends with one JSON line (with the 1-minute load average at the end of the run).
 """
 
 from __future__ import annotations
@@ -26,247 +31,118 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import httpx
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
+from web_seed import PASSWORD, order_word, seed  # bench/ is on sys.path when run as a script
 
-from caredesk.importers.demo import demo_posts_path
 from caredesk.kit.db import make_engine
 from caredesk.kit.migrate import upgrade
-from caredesk.kit.passwords import hash_password
-from caredesk.models import (
-    Agent,
-    Conversation,
-    Customer,
-    Membership,
-    Message,
-    Team,
-    TeamMember,
-    Workspace,
-)
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PASSWORD = "bench-password-123"
-CHANNELS = ("x", "mastodon", "facebook", "instagram", "email")
-LANGS = ("en", "en", "en", "da", "hi", "ur", "te")
-OPEN = ("new", "in_progress", "pending", "acknowledged")
-OPEN_SHARE = 0.05  # a busy desk's history is mostly closed
-PRIORITIES = ("low", "normal", "normal", "normal", "high", "urgent")
-KINDS = ("care", "care", "care", "sales", "engagement")
 SEARCH_WORDS = ("router", "refund", "wifi", "order", "broken", "delivery", "bill", "app")
-BATCH = 5000
+BENCH_DIR = Path(__file__).resolve().parents[1] / "var" / "bench"
+SERVER_WORKERS = 2
 
 
 # --------------------------------------------------------------------------- seeding
 
 
-def corpus() -> list[str]:
-    texts = []
-    with demo_posts_path().open(encoding="utf-8") as fh:
-        for line in fh:
-            t = json.loads(line).get("text") or ""
-            if t.strip():
-                texts.append(t)
-    return texts
+def schema_key() -> str:
+    """The migration head and a digest of the migration files: a cached database seeded under
+    another schema (or an edited migration) is not reused."""
+    import hashlib
+
+    from alembic.script import ScriptDirectory
+
+    from caredesk.kit.migrate import alembic_config
+
+    head = str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
+    versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
+    digest = hashlib.sha1()
+    for path in sorted(versions.glob("*.py")):
+        digest.update(path.read_bytes())
+    return f"{head[:8]}{digest.hexdigest()[:6]}"
 
 
-def seed(engine: Engine, n: int, agents: int, rng: random.Random) -> dict[str, Any]:
-    texts = corpus()
-    now = datetime.now(UTC)
-    start = now - timedelta(days=365)
-    workspaces = 2  # a second brand so every query has to scope by workspace
-    with engine.begin() as conn:
-        ws_ids = []
-        for i in range(workspaces):
-            ws_ids.append(
-                conn.execute(
-                    insert(Workspace).returning(Workspace.id),
-                    {
-                        "name": f"Bench {i}",
-                        "slug": f"bench-{i}",
-                        "timezone": "Europe/Copenhagen",
-                        "default_language": "en",
-                        "reference_prefix": f"B{i}",
-                        "next_conversation_number": n + 1,
-                        "settings": {},
-                        "created_at": now,
-                    },
-                ).scalar_one()
-            )
-        team_ids = {
-            ws: [
-                conn.execute(
-                    insert(Team).returning(Team.id),
-                    {
-                        "workspace_id": ws,
-                        "name": f"Team {t}",
-                        "kind": "care",
-                        "timezone": "UTC",
-                        "business_hours": {},
-                        "holidays": [],
-                        "languages": [],
-                        "guidelines": {},
-                        "created_at": now,
-                    },
-                ).scalar_one()
-                for t in range(5)
-            ]
-            for ws in ws_ids
-        }
-        pw = hash_password(PASSWORD)
-        agent_rows = []
-        for a in range(agents):
-            ws = ws_ids[a % workspaces]
-            agent_id = conn.execute(
-                insert(Agent).returning(Agent.id),
-                {
-                    "email": f"agent{a}@bench.local",
-                    "name": f"Agent {a}",
-                    "password_hash": pw,
-                    "role": "agent",
-                    "languages": ["en"],
-                    "channels": [],
-                    "timezone": "UTC",
-                    "ui_language": "en",
-                    "capacity": 50,
-                    "presence": "online",
-                    "is_active": True,
-                    "created_at": now,
-                },
-            ).scalar_one()
-            conn.execute(
-                insert(Membership), {"agent_id": agent_id, "workspace_id": ws, "role": "agent"}
-            )
-            team = team_ids[ws][a % 5]
-            conn.execute(
-                insert(TeamMember), {"team_id": team, "agent_id": agent_id, "is_backup": False}
-            )
-            agent_rows.append((agent_id, ws, f"agent{a}@bench.local"))
-    by_ws: dict[int, list[int]] = {ws: [] for ws in ws_ids}
-    for agent_id, ws, _ in agent_rows:
-        by_ws[ws].append(agent_id)
-
-    customers = max(1, n // 2)
-    cust_ws = [ws_ids[i % workspaces] for i in range(customers)]
-    with engine.begin() as conn:
-        first_customer = None
-        for lo in range(0, customers, BATCH):
-            rows = [
-                {
-                    "workspace_id": cust_ws[i],
-                    "display_name": f"Customer {i}",
-                    "language": rng.choice(LANGS),
-                    "vip": i % 97 == 0,
-                    "tags": [],
-                    "contact_details": {},
-                    "notes": "",
-                    "created_at": start,
-                    "updated_at": start,
-                }
-                for i in range(lo, min(customers, lo + BATCH))
-            ]
-            conn.execute(insert(Customer), rows)
-        first_customer = conn.execute(text("SELECT min(id) FROM customers")).scalar_one()
-
-    conv_ids: dict[int, list[int]] = {ws: [] for ws in ws_ids}
-    numbers = dict.fromkeys(ws_ids, 0)
-    with engine.begin() as conn:
-        for lo in range(0, n, BATCH):
-            rows = []
-            for _ in range(lo, min(n, lo + BATCH)):
-                c = rng.randrange(customers)
-                ws = cust_ws[c]
-                numbers[ws] += 1
-                at = start + timedelta(seconds=rng.randrange(365 * 86400))
-                open_ = rng.random() < OPEN_SHARE
-                status = rng.choice(OPEN) if open_ else "closed"
-                rows.append(
-                    {
-                        "workspace_id": ws,
-                        "number": numbers[ws],
-                        "reference": f"B{ws_ids.index(ws)}-{numbers[ws]}",
-                        "customer_id": first_customer + c,
-                        "channel": rng.choice(CHANNELS),
-                        "status": status,
-                        "priority": rng.choice(PRIORITIES),
-                        "kind": rng.choice(KINDS),
-                        "language": rng.choice(LANGS),
-                        "sentiment": rng.choice(("negative", "neutral", "positive")),
-                        "needs_reply": open_,
-                        "triage_reasons": [],
-                        "team_id": rng.choice(team_ids[ws]),
-                        "assignee_id": rng.choice(by_ws[ws]) if rng.random() < 0.7 else None,
-                        "tags": [],
-                        "message_count": 3,
-                        "first_inbound_at": at,
-                        "last_inbound_at": at + timedelta(minutes=40),
-                        "last_message_at": at + timedelta(minutes=40),
-                        "sla_state": {},
-                        "sla_due_at": at + timedelta(hours=2) if open_ else None,
-                        "created_at": at,
-                        "updated_at": at,
-                    }
+def world_of(engine: Engine) -> dict[str, Any]:
+    """Who signs in and which conversations they open, read back from a seeded database."""
+    with engine.connect() as conn:
+        agents = [
+            (a, ws, email)
+            for a, ws, email in conn.execute(
+                text(
+                    "SELECT a.id, m.workspace_id, a.email FROM agents a"
+                    " JOIN memberships m ON m.agent_id = a.id ORDER BY a.id"
                 )
-            conn.execute(insert(Conversation), rows)
+            )
+        ]
+        convs: dict[int, list[int]] = {}
         for cid, ws in conn.execute(text("SELECT id, workspace_id FROM conversations")):
-            conv_ids[ws].append(cid)
+            convs.setdefault(ws, []).append(cid)
+    return {"agents": agents, "conversations": convs}
 
-    with engine.begin() as conn:
-        all_convs = [(cid, ws) for ws, ids in conv_ids.items() for cid in ids]
-        pending: list[dict[str, Any]] = []
-        for cid, ws in all_convs:
-            at = start + timedelta(seconds=(cid * 7919) % (365 * 86400))
-            for k, direction in enumerate(("in", "out", "in")):
-                pending.append(
-                    {
-                        "workspace_id": ws,
-                        "conversation_id": cid,
-                        "channel": "x",
-                        "external_id": f"m{cid}-{k}",
-                        "direction": direction,
-                        "author_label": "Customer" if direction == "in" else "Agent",
-                        "text": rng.choice(texts),
-                        "thread_refs": [],
-                        "triage": {},
-                        "sent_state": "sent" if direction == "out" else None,
-                        "created_at": at + timedelta(minutes=20 * k),
-                        "received_at": at + timedelta(minutes=20 * k),
-                    }
-                )
-            if len(pending) >= BATCH:
-                conn.execute(insert(Message), pending)
-                pending = []
-        if pending:
-            conn.execute(insert(Message), pending)
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-    return {"agents": agent_rows, "conversations": conv_ids}
+
+def prepare(
+    label: str, url: str, n: int, agents: int, reuse: bool
+) -> tuple[str, float | None, list[str]]:
+    """A migrated, seeded database for size ``n``; returns its URL, the seeding time (None when
+    a cached one was reused) and what to drop afterwards."""
+    key = f"{n}_{agents}_{schema_key()}"
+    if label == "sqlite":
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        path = BENCH_DIR / f"web_{key}.db"
+        if reuse and path.exists():
+            return f"sqlite:///{path}", None, []
+        building = path.with_suffix(".building")
+        for p in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
+            p.unlink(missing_ok=True)
+        upgrade(f"sqlite:///{building}")
+        began = time.perf_counter()
+        seed(str(building), "sqlite", n, agents, random.Random(11))
+        took = time.perf_counter() - began
+        building.rename(path)  # only a finished seed carries the final name
+        return f"sqlite:///{path}", took, [] if reuse else [str(path)]
+    name = f"caredesk_bench_web_{key}"
+    admin = make_engine(PG_ADMIN)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if reuse and exists:
+            admin.dispose()
+            return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", None, []
+        for db in (name, f"{name}_building"):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}_building"'))
+    building = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}_building"
+    upgrade(building)
+    began = time.perf_counter()
+    seed(building.replace("+psycopg", ""), "postgresql", n, agents, random.Random(11))
+    took = time.perf_counter() - began
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}_building" RENAME TO "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", took, [] if reuse else [name]
 
 
 # --------------------------------------------------------------------------- the server
 
 
-def serve(url: str, port: int) -> None:
-    """Child process: the real app, wrapped to report its own time per request."""
-    import uvicorn
-
+def timed_app() -> Any:
+    """uvicorn factory (one call per worker process): the real app, wrapped to report its own
+    time per request in ``Server-Timing``. The database URL comes in CAREDESK_DATABASE_URL."""
     from caredesk.app import create_app
     from caredesk.config import Settings
     from caredesk.kit.clock import SystemClock
     from caredesk.kit.db import make_sessionmaker
     from caredesk.kit.runtime import Runtime, set_runtime
 
+    url = os.environ["CAREDESK_DATABASE_URL"]
     settings = Settings(database_url=url, secret_key="bench-secret-key-123456")
     engine = make_engine(url)
     rt = Runtime(settings, engine, make_sessionmaker(engine), SystemClock())
@@ -291,14 +167,43 @@ def serve(url: str, port: int) -> None:
 
         await app(scope, receive, send_timed)
 
+    return timed
+
+
+def serve(port: int, workers: int) -> None:
+    """Child process: uvicorn with ``workers`` processes, as ``caredesk serve --workers``."""
+    import uvicorn
+
     uvicorn.run(
-        timed,
+        "web:timed_app",
+        factory=True,
+        app_dir=str(Path(__file__).resolve().parent),
         host="127.0.0.1",
         port=port,
+        workers=workers,
+        http="auto",  # httptools and uvloop when installed, as `caredesk serve` does
+        loop="auto",
         log_level="warning",
         access_log=False,
         timeout_keep_alive=120,  # agents pause between clicks; keep their connections
     )
+
+
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its child processes (the uvicorn workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, ... utime (12th), stime (13th).
+        if entry.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def free_port() -> int:
@@ -307,11 +212,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "CAREDESK_DATABASE_URL": url,
+    }
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", url, "--port", str(port)], env=env
+        [sys.executable, __file__, "--serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -343,6 +253,20 @@ async def sign_in(client: httpx.AsyncClient, email: str) -> None:
         raise SystemExit(f"sign-in failed for {email}: {r.status_code}")
 
 
+QUEUE_MIX = (
+    "open",
+    "mine",
+    "mine",
+    "team",
+    "team",
+    "unassigned",
+    "sales",
+    "breaching",
+    "followups",
+    "all",
+)
+
+
 async def agent_loop(
     client: httpx.AsyncClient,
     conversations: list[int],
@@ -354,10 +278,20 @@ async def agent_loop(
 ) -> None:
     rng = random.Random(seed_)
     for _ in range(rounds):
+        # Searches: a common word (thousands of hits), its prefix as typed, or an order
+        # number from a customer's message (one hit: the needle agents really look for).
+        roll = rng.random()
+        word = rng.choice(SEARCH_WORDS)
+        if roll < 0.4:
+            q = word
+        elif roll < 0.6:
+            q = word[:4]
+        else:
+            q = order_word(rng.choice(conversations))
         for kind, path in (
-            ("inbox", f"/inbox?queue={rng.choice(('open', 'mine', 'team', 'unassigned'))}"),
+            ("inbox", f"/inbox?queue={rng.choice(QUEUE_MIX)}"),
             ("conversation", f"/c/{rng.choice(conversations)}"),
-            ("search", f"/inbox?queue=all&q={rng.choice(SEARCH_WORDS)}"),
+            ("search", f"/inbox?queue=all&q={q}"),
         ):
             # People read before they click: think time keeps the load what 50 agents make.
             await asyncio.sleep(rng.expovariate(1 / think) if think else 0)
@@ -445,28 +379,49 @@ def pct(values: list[float], p: float) -> float:
     return round(values[min(len(values) - 1, int(p * len(values)))], 1)
 
 
-def run_db(label: str, url: str, n: int, agents: int, rounds: int, think: float) -> dict[str, Any]:
-    upgrade(url)
+def run_db(
+    label: str, n: int, agents: int, rounds: int, think: float, reuse: bool, workers: int
+) -> dict[str, Any]:
+    url, seeded, drop = prepare(label, PG_ADMIN if label == "postgres" else "", n, agents, reuse)
+    if seeded is None:
+        print(f"{label}: reused the seeded database for {n} conversations ({url})")
+    else:
+        print(f"{label}: seeded {n} conversations / {3 * n} messages in {seeded:.1f} s")
     engine = make_engine(url)
-    began = time.perf_counter()
-    world = seed(engine, n, agents, random.Random(11))
-    seeded = time.perf_counter() - began
+    world = world_of(engine)
     engine.dispose()
-    print(f"{label}: seeded {n} conversations / {3 * n} messages in {seeded:.1f} s")
-    proc, base = start_server(url)
+    proc, base = start_server(url, workers)
     try:
         # A short warm-up so imports, caches and the connection pool are ready.
         asyncio.run(load(base, world, min(agents, 4), 1, 0))
         # One agent alone: what a page costs when nobody queues in front of it.
         solo, _, _ = asyncio.run(load(base, world, 1, 10, 0))
+        cpu_before = server_cpu_s(proc.pid)
         times, errors, elapsed = asyncio.run(load(base, world, agents, rounds, think))
+        cpu_used = server_cpu_s(proc.pid) - cpu_before
         weight = page_weight(base, world["agents"][0][2])
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    out: dict[str, Any] = {"seed_s": round(seeded, 1), "errors": len(errors)}
+        for name in drop:
+            if label == "sqlite":
+                for suffix in ("", "-wal", "-shm"):
+                    Path(name + suffix).unlink(missing_ok=True)
+            else:
+                admin = make_engine(PG_ADMIN)
+                with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+    out: dict[str, Any] = {
+        "seed_s": None if seeded is None else round(seeded, 1),
+        "server_workers": workers,
+        "errors": len(errors),
+    }
     total = sum(len(v) for v in times.values())
     out["requests_per_s"] = round(total / elapsed, 1)
+    # CPU the server processes (not the database server) spent per request under load: what
+    # a page costs in Python, whatever else the machine was doing.
+    out["server_cpu_ms_per_request"] = round(1000 * cpu_used / max(1, total), 1)
     for kind, values in times.items():
         out[f"{kind}_p50_ms"] = pct(values, 0.5)
         out[f"{kind}_p95_ms"] = pct(values, 0.95)
@@ -480,7 +435,8 @@ def run_db(label: str, url: str, n: int, agents: int, rounds: int, think: float)
         f"{label}: inbox p50/p95 {out['inbox_p50_ms']}/{out['inbox_p95_ms']} ms · "
         f"conversation {out['conversation_p50_ms']}/{out['conversation_p95_ms']} ms · "
         f"search {out['search_p50_ms']}/{out['search_p95_ms']} ms · "
-        f"{out['requests_per_s']} req/s · {len(errors)} errors"
+        f"{out['requests_per_s']} req/s · {len(errors)} errors · "
+        f"server CPU {out['server_cpu_ms_per_request']} ms/request"
     )
     print(
         f"{label}: one agent alone, p50: inbox {out['solo_inbox_p50_ms']} ms · "
@@ -499,42 +455,39 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=12, help="loops of 3 pages per agent")
     ap.add_argument("--think", type=float, default=1.0, help="mean seconds between clicks")
     ap.add_argument("--only", choices=("sqlite", "postgres"))
-    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=SERVER_WORKERS, help="uvicorn processes")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the seeded databases (var/bench/, caredesk_bench_web_*) keyed by size and "
+        "schema, and reuse them on the next run instead of seeding again",
+    )
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.port, args.workers)
         return
     results: dict[str, Any] = {}
-    if args.only in (None, "sqlite"):
-        tmp = Path(tempfile.mkdtemp(prefix="caredesk-bench-web-"))
-        results["sqlite"] = run_db(
-            "sqlite",
-            f"sqlite:///{tmp / 'web.db'}",
-            args.conversations,
-            args.agents,
-            args.rounds,
-            args.think,
-        )
-    if args.only in (None, "postgres"):
-        admin = make_engine(PG_ADMIN)
-        name = f"caredesk_bench_web_{uuid.uuid4().hex[:6]}"
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-            results["postgres"] = run_db(
-                "postgres", url, args.conversations, args.agents, args.rounds, args.think
+    for label in ("sqlite", "postgres"):
+        if args.only in (None, label):
+            results[label] = run_db(
+                label,
+                args.conversations,
+                args.agents,
+                args.rounds,
+                args.think,
+                args.reuse,
+                args.workers,
             )
-        finally:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     line: dict[str, Any] = {
         "bench": "web",
         "conversations": args.conversations,
         "messages": 3 * args.conversations,
         "agents": args.agents,
         "think_s": args.think,
+        "server_workers": args.workers,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     for db, r in results.items():
         for key in ("inbox_p95_ms", "conversation_p95_ms", "search_p95_ms"):

@@ -33,6 +33,18 @@ def _drop(cleanup: object) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+# Full-text search objects made by raw DDL in migration b7e4c2d9a813, not by the models: the
+# FTS5 table and its shadow tables (messages_fts_data, _idx, _docsize, _config) and the
+# PostgreSQL expression index.
+UNMODELLED = ("messages_fts", "ix_messages_text_tsv")
+
+
+def _modelled(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (name or "").startswith(UNMODELLED)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_migrations_upgrade_from_empty_and_match_the_models(backend: str, tmp_path: Path) -> None:
     url, cleanup = _fresh_url(backend, tmp_path)
@@ -42,7 +54,9 @@ def test_migrations_upgrade_from_empty_and_match_the_models(backend: str, tmp_pa
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
             assert set(Base.metadata.tables) <= tables
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": _modelled}
+            )
             diff = compare_metadata(context, Base.metadata)
         engine.dispose()
         assert diff == [], f"models and migrations differ: {diff}"

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caredesk.kit.db import Base
@@ -39,14 +38,22 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "number"),
         Index("ix_conversations_queue", "workspace_id", "status", "last_message_at"),
-        Index("ix_conversations_assignee", "assignee_id", "status"),
-        Index("ix_conversations_team", "team_id", "status"),
+        # Inbox queues read page ids from the index alone (status, recency and workspace are
+        # in it), then load 50 rows: "mine", "unassigned" and "my team" at a million rows.
+        Index(
+            "ix_conversations_assignee", "assignee_id", "status", "last_message_at", "workspace_id"
+        ),
+        Index("ix_conversations_team", "team_id", "status", "last_message_at", "workspace_id"),
         # The timer sweeper reads only rows whose next SLA/snooze/auto-ack moment has come.
         Index("ix_conversations_timer_due", "timer_due_at"),
         # "Sort the queue by time left": the earliest unmet SLA due time.
-        Index("ix_conversations_sla_due", "workspace_id", "sla_due_at"),
+        Index(
+            "ix_conversations_sla_due", "workspace_id", "sla_due_at", "status", "last_message_at"
+        ),
         # "Everything" and search results, newest first, without sorting the whole workspace.
         Index("ix_conversations_recent", "workspace_id", "last_message_at"),
+        # "Sales leads": open conversations of one kind, found and counted by index.
+        Index("ix_conversations_kind", "workspace_id", "kind", "status", "last_message_at"),
     )
 
     id: Mapped[PK]
@@ -105,15 +112,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "channel", "external_id"),
         Index("ix_messages_conversation", "conversation_id", "created_at"),
-        # Inbox text search (ILIKE '%word%') on PostgreSQL; SQLite cannot use it, so there
-        # the index is created empty ("WHERE 0").
-        Index(
-            "ix_messages_text_trgm",
-            "text",
-            postgresql_using="gin",
-            postgresql_ops={"text": "gin_trgm_ops"},
-            sqlite_where=sql_text("0"),
-        ),
+        # Full-text search lives outside the model (migration b7e4c2d9a813): the FTS5 table
+        # "messages_fts" on SQLite, a GIN index over to_tsvector('simple', text) on PostgreSQL.
     )
 
     id: Mapped[PK]
