@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from caredesk.kit.clock import Clock
@@ -108,10 +109,21 @@ def record(
     )
     session.add(event)
     if live:
-        notice = {
+        notice: dict[str, Any] = {
             "event": str(name),
             "workspace_id": workspace_id,
             "conversation_id": conversation_id,
+            "actor_agent_id": actor_agent_id,
         }
-        on_commit(session, lambda: get_broker().publish(notice))
+        if payload and "message_id" in payload:
+            notice["message_id"] = payload["message_id"]
+
+        def publish() -> None:
+            # The id (known once flushed) lets an open page tell a change it already shows
+            # from one made after it was rendered.
+            identity = inspect(event).identity
+            notice["id"] = identity[0] if identity else None
+            get_broker().publish(notice)
+
+        on_commit(session, publish)
     return event

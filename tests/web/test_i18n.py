@@ -90,3 +90,54 @@ def test_translation_fills_in_values_and_falls_back_to_english() -> None:
     assert translator("da")("Reply to {name}", name="Bo") == "Svar til Bo"
     assert translator("te")("a message nobody translated") == "a message nobody translated"
     assert translator("nope")("Inbox") == "Inbox"
+
+
+# Reports pages (rendering only; the figures come from the analytics stage).
+REPORTS = ("reports.html", "reports_charts.html", "reports_drill.html", "reports_error.html")
+
+
+def reports_messages() -> set[str]:
+    from caredesk.analytics.durations import BEYOND, DISTRIBUTION
+    from caredesk.conversations.abandonment import STOPPED, UNANSWERED
+    from caredesk.web import reports
+
+    found = {m.group(2) for name in REPORTS for m in _CALL.finditer((TEMPLATES / name).read_text())}
+    found |= {*reports.CHANNEL_NAMES.values(), *reports.SLA_NAMES.values()}
+    found |= {*reports.AHT_SOURCES.values(), *reports.WEEKDAYS.values()}
+    found |= {msgid for _, msgid in reports.FLAGS} | set(reports.DRILL_LABELS.values())
+    found |= {label for label, _ in DISTRIBUTION} | {BEYOND, UNANSWERED, STOPPED}
+    found |= {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "unknown", "No team"}
+    found |= {"{n} inbound posts", "need {need}, scheduled {have}"}
+    found |= {"{n} conversations, {m} inbound messages"}
+    return found
+
+
+def test_reports_message_scan_finds_headings_notes_and_flags() -> None:
+    found = reports_messages()
+    for msgid in ("Time to first response", "Table view", "No data for this chart yet.",
+                  "Under-staffed hours ({n})", "Back to the report with no filters",
+                  "{n} conversations, newest first (times in {zone})."):  # fmt: skip
+        assert msgid in found
+    assert len(found) > 100
+
+
+@pytest.mark.parametrize("lang", [code for code in LANGUAGES if code != "en"])
+def test_every_reports_message_is_translated(lang: str) -> None:
+    missing = sorted(reports_messages() - set(catalogue(lang)))
+    assert missing == [], f"{lang}: untranslated {missing[:10]}"
+
+
+def test_admin_option_labels_are_translated() -> None:
+    """Dropdown values stay codes; the names people read (roles, strategies...) translate."""
+    from caredesk.models.agent import ROLES
+    from caredesk.models.workspace import ACCOUNT_ROLES
+    from caredesk.routing.admin import ESCALATION_POLICIES
+    from caredesk.routing.agents import STRATEGIES
+
+    codes = {*ROLES, *ACCOUNT_ROLES}
+    codes |= {k.replace("_", " ") for k in (*STRATEGIES, *ESCALATION_POLICIES)}
+    codes |= {"X (Twitter)", "Email", "Web form", "Chat", "Generic API", "Sandbox"}
+    for lang in [code for code in LANGUAGES if code != "en"]:
+        table = catalogue(lang)
+        missing = sorted(c for c in codes if c not in table)
+        assert missing == [], f"{lang}: untranslated {missing}"

@@ -32,6 +32,11 @@ class CsatText:
     low: str
     high: str
     thanks: str
+    # The page's own words, so nothing on it is English for a non-English customer.
+    send: str = "Send"
+    pick_score: str = "Please choose a number from 1 to 5."
+    too_long: str = "Your comment is too long; please shorten it."
+    expired: str = "This survey has expired."
 
 
 TEXTS: dict[str, CsatText] = {
@@ -48,6 +53,10 @@ TEXTS: dict[str, CsatText] = {
         "Meget utilfreds",
         "Meget tilfreds",
         "Tak for din feedback!",
+        "Send",
+        "Vælg et tal fra 1 til 5.",
+        "Din kommentar er for lang; gør den venligst kortere.",
+        "Denne undersøgelse er udløbet.",
     ),
     "hi": CsatText(
         "हमने आपके अनुरोध को जिस तरह संभाला, उससे आप कितने संतुष्ट हैं?",
@@ -55,6 +64,10 @@ TEXTS: dict[str, CsatText] = {
         "बहुत असंतुष्ट",
         "बहुत संतुष्ट",
         "आपकी प्रतिक्रिया के लिए धन्यवाद!",
+        "भेजें",
+        "कृपया 1 से 5 तक कोई एक संख्या चुनें।",
+        "आपकी टिप्पणी बहुत लंबी है; कृपया इसे छोटा करें।",
+        "इस सर्वे की अवधि समाप्त हो गई है।",
     ),
     "ur": CsatText(
         "ہم نے آپ کی درخواست کو جس طرح نمٹایا، آپ اس سے کتنے مطمئن ہیں؟",
@@ -62,6 +75,10 @@ TEXTS: dict[str, CsatText] = {
         "بہت غیر مطمئن",
         "بہت مطمئن",
         "آپ کی رائے کا شکریہ!",
+        "بھیجیں",
+        "براہِ کرم 1 سے 5 تک کوئی ایک نمبر چنیں۔",
+        "آپ کا تبصرہ بہت لمبا ہے؛ براہِ کرم اسے مختصر کریں۔",
+        "اس سروے کی مدت ختم ہو چکی ہے۔",
     ),
     "te": CsatText(
         "మేము మీ అభ్యర్థనను నిర్వహించిన విధానంతో మీరు ఎంత సంతృప్తిగా ఉన్నారు?",
@@ -69,6 +86,10 @@ TEXTS: dict[str, CsatText] = {
         "అస్సలు సంతృప్తి లేదు",
         "చాలా సంతృప్తి",
         "మీ అభిప్రాయానికి ధన్యవాదాలు!",
+        "పంపండి",
+        "దయచేసి 1 నుండి 5 వరకు ఒక సంఖ్యను ఎంచుకోండి.",
+        "మీ వ్యాఖ్య చాలా పొడవుగా ఉంది; దయచేసి దాన్ని తగ్గించండి.",
+        "ఈ సర్వే గడువు ముగిసింది.",
     ),
 }
 
@@ -169,8 +190,10 @@ def survey_language(session: Session, conversation: Conversation) -> str:
         conversation.language,
         workspace.default_language if workspace else None,
     ):
-        if lang in TEXTS:
-            return str(lang)
+        # "ur-PK", "UR": the survey texts are per base language.
+        code = (lang or "").split("-")[0].split("_")[0].lower()
+        if code in TEXTS:
+            return code
     return "en"
 
 

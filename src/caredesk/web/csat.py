@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from caredesk.conversations.csat import csat_question, do_answer_csat
+from caredesk.conversations.csat import MAX_COMMENT_CHARS, csat_question, do_answer_csat
 from caredesk.httpkit.deps import db
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, NotFound
@@ -47,6 +47,15 @@ def answer_survey(
     except CaredeskError as exc:
         with rt.sessions() as session:
             q = csat_question(session, token)
-            ctx = {"q": q, "error": exc.message, "score": value, "comment": comment}
+            if q.answered:
+                return RedirectResponse(f"/csat/{token}", status_code=303)
+            # The customer reads the problem in their own language, not the service's English.
+            if not 1 <= value <= 5:
+                error = q.text.pick_score
+            elif len(comment.strip()) > MAX_COMMENT_CHARS:
+                error = q.text.too_long
+            else:
+                error = q.text.expired
+            ctx = {"q": q, "error": error, "score": value, "comment": comment}
             return page(request, "csat.html", ctx, status_code=exc.status_code)
     return RedirectResponse(f"/csat/{token}", status_code=303)

@@ -6,6 +6,8 @@ a CSV export through the JSON API. All text reaches the page through autoescaped
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +29,7 @@ from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, NotFound
 from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, Team, Workspace
+from caredesk.web.i18n import translator
 from caredesk.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +46,46 @@ DRILL_LABELS = {
     "dissatisfied": "CSAT 1-3",
     "follow_up_missed": "Follow-up missed",
 }
+# Names shown for codes (the codes stay in links and the API); each is a msgid in web/locale.
+CHANNEL_NAMES = {
+    "x": "X (Twitter)", "mastodon": "Mastodon", "facebook": "Facebook", "instagram": "Instagram",
+    "email": "Email", "webform": "Web form", "chat": "Chat", "generic": "Generic API",
+}  # fmt: skip
+SLA_NAMES = {
+    "first_response": "SLA first response met",
+    "next_response": "SLA next response met",
+    "resolution": "SLA resolution met",
+}
+AHT_SOURCES = {"option": "set by you", "measured": "measured", "default": "default"}
+WEEKDAYS = {
+    "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+    "fri": "Friday", "sat": "Saturday", "sun": "Sunday",
+}  # fmt: skip
+# The analytics stage words its advice in English; these patterns carry it into the agent's
+# language with the figure kept (an unknown flag is shown as it came).
+FLAGS = (
+    (
+        re.compile(r"^(\d+%) of customer posts arrive outside business hours\."),
+        "{share} of customer posts arrive outside business hours. Consider longer or staggered "
+        "hours, or an automatic reply that says when you will answer.",
+    ),
+    (
+        re.compile(r"^(\d+%) of customer posts arrive between 7 pm and 3 am\."),
+        "{share} of customer posts arrive between 7 pm and 3 am. Plan an evening shift or cover "
+        "from another time zone.",
+    ),
+)
+Gettext = Callable[..., str]
+
+
+def translate_flag(_: Gettext, flag: str) -> str:
+    for pattern, msgid in FLAGS:
+        found = pattern.match(flag)
+        if found:
+            return _(msgid, share=found.group(1))
+    return flag
+
+
 FILTER_KEYS = ("workspace", "since", "until", "tz", "team", "channel", "language", "kind")
 
 
@@ -55,8 +98,13 @@ def _shade(value: float, top: float, hue: tuple[int, int, int] = (31, 95, 191)) 
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def heat_map(grid: list[list[Any]], unit: str) -> dict[str, Any]:
-    """7 x 24 cells with colours and tooltips; Monday first, hours in the report's zone."""
+def _english(message: str, **values: object) -> str:
+    return message.format(**values) if values else message
+
+
+def heat_map(grid: list[list[Any]], unit: str, _: Gettext = _english) -> dict[str, Any]:
+    """7 x 24 cells with colours and tooltips; Monday first, hours in the report's zone.
+    ``unit`` is a msgid with ``{n}`` (e.g. "{n} inbound posts")."""
     top = max((float(v) for row in grid for v in row), default=0.0)
     cells = []
     for d, row in enumerate(grid):
@@ -69,13 +117,14 @@ def heat_map(grid: list[list[Any]], unit: str) -> dict[str, Any]:
                     "fill": _shade(value, top),
                     "dark": top > 0 and value / top > 0.55,
                     "label": f"{value:g}" if value else "",
-                    "title": f"{WEEKDAY_NAMES[d].title()} {h:02d}:00 – {value:g} {unit}",
+                    "title": f"{_(WEEKDAYS[WEEKDAY_NAMES[d]])} {h:02d}:00 – "
+                    + _(unit, n=f"{value:g}"),
                 }
             )
     return {"cells": cells, "max": top, "days": WEEKDAY_NAMES, "unit": unit}
 
 
-def shortfall_map(staffing: dict[str, Any]) -> dict[str, Any] | None:
+def shortfall_map(staffing: dict[str, Any], _: Gettext = _english) -> dict[str, Any] | None:
     rec = staffing.get("recommended_by_weekday_hour")
     sched = staffing.get("scheduled_by_weekday_hour")
     if not rec or not sched:
@@ -93,8 +142,8 @@ def shortfall_map(staffing: dict[str, Any]) -> dict[str, Any] | None:
                     "fill": fill,
                     "dark": False,
                     "label": str(need) if need else "",
-                    "title": f"{WEEKDAY_NAMES[d].title()} {h:02d}:00 – need {need}, "
-                    f"scheduled {have}",
+                    "title": f"{_(WEEKDAYS[WEEKDAY_NAMES[d]])} {h:02d}:00 – "
+                    + _("need {need}, scheduled {have}", need=need, have=have),
                 }
             )
     return {"cells": cells, "days": WEEKDAY_NAMES}
@@ -112,7 +161,7 @@ def bars(rows: list[tuple[str, float]], fmt: str = "{:g}") -> dict[str, Any]:
     return {"rows": out, "height": max(26, 26 * len(rows))}
 
 
-def trend_chart(points: list[dict[str, Any]]) -> dict[str, Any]:
+def trend_chart(points: list[dict[str, Any]], _: Gettext = _english) -> dict[str, Any]:
     """Columns of new conversations per period (day or week)."""
     n = len(points)
     top = max((p["conversations"] for p in points), default=0)
@@ -127,8 +176,12 @@ def trend_chart(points: list[dict[str, Any]]) -> dict[str, Any]:
                 "w": max(1.0, round(step * 0.8, 2)),
                 "y": 140 - h,
                 "h": h,
-                "title": f"{p['period']}: {p['conversations']} conversations, "
-                f"{p['inbound_messages']} inbound messages",
+                "title": f"{p['period']}: "
+                + _(
+                    "{n} conversations, {m} inbound messages",
+                    n=p["conversations"],
+                    m=p["inbound_messages"],
+                ),
             }
         )
     ticks = [points[i]["period"] for i in (0, n // 2, n - 1)] if n >= 3 else []
@@ -159,10 +212,14 @@ def _context(session: Session, agent: Agent, params: dict[str, str], rt: Runtime
         )
     )
     responses = data["responses"]
+    _ = translator(agent.ui_language)
 
     def rate_rows(rows: list[dict[str, Any]], key: str) -> list[tuple[str, float]]:
         return [
-            (str(r.get(key) or "unknown"), 100.0 * r["response_rate"])
+            (
+                _(CHANNEL_NAMES.get(str(r.get(key)), str(r.get(key) or "unknown"))),
+                100.0 * r["response_rate"],
+            )
             for r in rows
             if r["response_rate"] is not None
         ]
@@ -177,25 +234,30 @@ def _context(session: Session, agent: Agent, params: dict[str, str], rt: Runtime
         "channels": CHANNELS,
         "tables": list(TABLES),
         "drill_labels": DRILL_LABELS,
-        "volume_heat": heat_map(data["volume_by_weekday_hour"], "inbound posts"),
-        "staff_heat": shortfall_map(data["staffing"]),
+        "channel_names": CHANNEL_NAMES,
+        "sla_names": SLA_NAMES,
+        "aht_sources": AHT_SOURCES,
+        "weekdays": WEEKDAYS,
+        "flags": [translate_flag(_, flag) for flag in data["volume"]["flags"]],
+        "volume_heat": heat_map(data["volume_by_weekday_hour"], "{n} inbound posts", _),
+        "staff_heat": shortfall_map(data["staffing"], _),
         "frt_bars": bars(
-            [(b["bucket"], float(b["count"])) for b in data["first_response_distribution"]]
+            [(_(b["bucket"]), float(b["count"])) for b in data["first_response_distribution"]]
         ),
         "res_bars": bars(
-            [(b["bucket"], float(b["count"])) for b in data["resolution_distribution"]]
+            [(_(b["bucket"]), float(b["count"])) for b in data["resolution_distribution"]]
         ),
         "channel_bars": bars(rate_rows(responses["by_channel"], "channel"), "{:.0f}%"),
         "kind_bars": bars(rate_rows(responses["by_kind"], "kind"), "{:.0f}%"),
         "team_bars": bars(
             [
-                (str(r.get("team_name") or "No team"), 100.0 * r["response_rate"])
+                (str(r.get("team_name") or _("No team")), 100.0 * r["response_rate"])
                 for r in responses["by_team"]
                 if r["response_rate"] is not None
             ],
             "{:.0f}%",
         ),
-        "trend_chart": trend_chart(data["volume"]["trend"]["points"]),
+        "trend_chart": trend_chart(data["volume"]["trend"]["points"], _),
     }
 
 

@@ -23,7 +23,14 @@
 
   let live = null;
   function events() {
-    if (!live && window.EventSource) live = new EventSource('/live/events');
+    if (!live && window.EventSource) {
+      // A conversation page asks for what changed since its render too (closes the gap
+      // between rendering and the stream opening).
+      const c = document.getElementById('conversation');
+      const url = c && c.dataset.mark ? '/live/events?conversation=' + encodeURIComponent(c.dataset.conversation) +
+        '&since=' + encodeURIComponent(c.dataset.mark) : '/live/events';
+      live = new EventSource(url);
+    }
     return live;
   }
 
@@ -136,11 +143,29 @@
         else seen[n.agent_id] = { name: n.name, state: n.state, until: Date.now() + (n.state === 'typing' ? 8000 : 45000) };
         paint();
       });
+      // "This conversation changed" only for what someone or something else did after this page
+      // was rendered: not events the page already shows (id <= data-mark), not my own actions,
+      // not timer marks or views that change nothing on it. Delivery of a reply shown here
+      // updates its badge in place.
+      const mark = Number(conv.dataset.mark || 0);
+      const QUIET = ['conversation.viewed', 'canned.used', 'sla.near_breach', 'sla.breached', 'sla.applied'];
       src.addEventListener('change', function (e) {
         const n = JSON.parse(e.data);
-        if (String(n.conversation_id) === id && !form.dataset.submitting) {
-          document.getElementById('stale').hidden = false;
+        if (String(n.conversation_id) !== id || (form && form.dataset.submitting)) return;
+        if (n.id && n.id <= mark) return;
+        if (n.actor_agent_id && String(n.actor_agent_id) === String(document.body.dataset.me)) return;
+        if (QUIET.indexOf(n.event) >= 0) return;
+        if ((n.event === 'message.sent' || n.event === 'message.failed') && n.message_id) {
+          const badge = conv.querySelector('[data-message="' + Number(n.message_id) + '"] .sent');
+          if (badge) {
+            const state = n.event === 'message.sent' ? 'sent' : 'failed';
+            badge.className = 'sent sent-' + state;
+            badge.textContent = conv.dataset[state];
+            return;
+          }
         }
+        document.getElementById('stale').hidden = false;
+        conv.dataset.staleBy = n.event;
       });
     }
     if (form) form.addEventListener('submit', function () { form.dataset.submitting = '1'; });
