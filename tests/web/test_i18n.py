@@ -4,6 +4,7 @@ supported language, catalogues load straight from .po (no build step), Urdu is r
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,11 @@ def test_admin_option_labels_are_translated() -> None:
         table = catalogue(lang)
         missing = sorted(c for c in codes if c not in table)
         assert missing == [], f"{lang}: untranslated {missing}"
+
+
+@pytest.mark.parametrize(("lang", "word"), [("da", "nu"), ("ur", "ابھی"), ("en", "now")])
+def test_age_under_a_minute_is_said_in_the_agents_language(lang: str, word: str) -> None:
+    from caredesk.web.render import _ago
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert translator(lang)(_ago(now - timedelta(seconds=20), now)) == word
