@@ -64,10 +64,20 @@ def evaluate_quality(triager: Any, splits: Any) -> dict[str, Any]:
     g, p = run(splits.twcs_kind_test + splits.clinc_oos_test, "kind")
     out["kind_accuracy"] = accuracy(g, p)
     out["kind_macro_f1"] = macro_f1(g, p, ["care", "sales", "engagement", "noise"])
+    for lab in ("care", "sales", "engagement", "noise"):
+        out[f"kind_f1_{lab}"] = macro_f1(g, p, [lab])
+    # gold -> predicted counts, so a low figure says which way the errors go
+    out["kind_confusion"] = {
+        f"{a}->{b}": n for (a, b), n in sorted(Counter(zip(g, p, strict=True)).items())
+    }
     g, p = run(splits.twcs_kind_test, "kind")
     out["kind_accuracy_twcs"] = accuracy(g, p)
     g, p = run(splits.clinc_oos_test, "kind")
     out["kind_accuracy_clinc_oos"] = accuracy(g, p)
+    # The other side of the noise threshold: Banking77 questions are all care, phrased much
+    # like CLINC's out-of-scope queries; this is the share that is NOT filed as noise.
+    _, p = run(splits.banking_test, "kind")
+    out["kind_not_noise_banking77"] = round(sum(k != "noise" for k in p) / max(1, len(p)), 4)
     for key, rows in (("banking77", splits.banking_test), ("bitext", splits.bitext_test)):
         g, p = run(rows, "intent")
         out[f"intent_accuracy_{key}"] = accuracy(g, p)
@@ -242,6 +252,17 @@ def main() -> int:
         f"+ CLINC oos ({len(splits.clinc_oos_test)}): "
         f"accuracy {quality['kind_accuracy']}, macro-F1 {quality['kind_macro_f1']} "
         f"(TWCS {quality['kind_accuracy_twcs']}, CLINC oos {quality['kind_accuracy_clinc_oos']})"
+    )
+    print(
+        "kind F1 per class: "
+        + ", ".join(
+            f"{k} {quality[f'kind_f1_{k}']}" for k in ("care", "sales", "engagement", "noise")
+        )
+        + f"; gold->predicted {quality['kind_confusion']}"
+    )
+    print(
+        "Banking77 held-out questions (all care) not filed as noise: "
+        f"{quality['kind_not_noise_banking77']}"
     )
     print(
         f"intent accuracy: Banking77 {quality['intent_accuracy_banking77']} "

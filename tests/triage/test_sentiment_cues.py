@@ -94,3 +94,15 @@ def test_batch_and_single_agree_with_cue_features(triager: Triager) -> None:
     assert [r.to_dict() for r in triager.triage_many(texts)] == [
         triager.triage(t).to_dict() for t in texts
     ]
+
+
+def test_word_clusters_add_one_feature_per_known_word() -> None:
+    lex = Lexicon(valence={}, emoji=frozenset(), anger=frozenset(), clusters={"late": 7})
+    assert cue_strings(prepare("Late again, so late"), lex) == ["k:7", "k:7"]
+    assert cue_strings(prepare("on time"), lex) == []
+
+
+def test_shipped_sentiment_head_carries_word_clusters() -> None:
+    lexicon = Triager.load().sentiment.head.lexicon
+    assert lexicon is not None and len(lexicon.clusters) > 1000
+    assert max(lexicon.clusters.values()) < 1024

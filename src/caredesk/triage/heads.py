@@ -131,7 +131,8 @@ class ScoredHead:
 
 def _lexicon(data: Mapping[str, npt.NDArray[np.generic]]) -> Lexicon | None:
     """The optional lexicon stored with a head: words joined by newlines, a valence and a
-    flag byte (1 = emoji, 2 = anger) per word."""
+    flag byte (1 = emoji, 2 = anger) per word; optionally word clusters (words joined by
+    newlines and a cluster id per word)."""
     if "lex_words" not in data:
         return None
     words = str(np.asarray(data["lex_words"]).item()).split("\n")
@@ -139,10 +140,18 @@ def _lexicon(data: Mapping[str, npt.NDArray[np.generic]]) -> Lexicon | None:
     flags = np.asarray(data["lex_flags"], dtype=np.uint8)
     if not (len(words) == len(valence) == len(flags)):
         raise ValueError("model file lexicon is inconsistent")
+    clusters: dict[str, int] = {}
+    if "clu_words" in data:
+        c_words = str(np.asarray(data["clu_words"]).item()).split("\n")
+        c_ids = np.asarray(data["clu_ids"], dtype=np.int64)
+        if len(c_words) != len(c_ids):
+            raise ValueError("model file word clusters are inconsistent")
+        clusters = {w: int(c) for w, c in zip(c_words, c_ids, strict=True)}
     return Lexicon(
         valence={w: float(v) for w, v in zip(words, valence, strict=True)},
         emoji=frozenset(w for w, f in zip(words, flags, strict=True) if f & 1),
         anger=frozenset(w for w, f in zip(words, flags, strict=True) if f & 2),
+        clusters=clusters,
     )
 
 

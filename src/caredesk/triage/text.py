@@ -11,7 +11,7 @@ import functools
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Posts longer than this are cut before any work: a 100 kB paste must not cost more than
 # a long tweet, and the start of a post carries its meaning.
@@ -195,6 +195,10 @@ class Lexicon:
     valence: dict[str, float]
     emoji: frozenset[str]
     anger: frozenset[str]
+    # Word -> cluster id, learnt without labels from customer-care tweets (PPMI + SVD +
+    # k-means at build time): "delayed" and "stuck" share a cluster, so a word seen in few
+    # labelled posts still borrows the weight its cluster learnt.
+    clusters: dict[str, int] = field(default_factory=dict)
 
     def polarity(self, p: Prepared) -> float:
         """Sum of the valences in a post (negation-aware, emoticons count +-2); used where
@@ -231,6 +235,8 @@ def cue_strings(p: Prepared, lexicon: Lexicon) -> list[str]:
             feats.append(("v:+" if v > 0 else "v:-") + str(min(3, int(abs(v) + 0.5))))
     feats.extend("e:+" for _ in _EMOTICON_POS.findall(p.text))
     feats.extend("e:-" for _ in _EMOTICON_NEG.findall(p.text))
+    if lexicon.clusters:
+        feats.extend(f"k:{lexicon.clusters[w]}" for w in p.words if w in lexicon.clusters)
     return feats
 
 
@@ -238,9 +244,9 @@ def has_emoticon(p: Prepared) -> bool:
     return bool(_EMOTICON_POS.search(p.text) or _EMOTICON_NEG.search(p.text))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def _cue_hash(s: str) -> int:
-    # A dozen distinct cue strings in all: hash each once per process.
+    # A dozen cue strings plus one per word cluster: hash each once per process.
     return _h(s)
 
 

@@ -1,0 +1,180 @@
+"""The sentiment head: LR + linear SVM + NB-LR ensemble over words, characters and
+lexicon/emoji cues, folded into one linear model, with out-of-fold bias offsets."""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caredesk.triage.text import Lexicon, prepare
+from triage_build.data import SEED, SEED_DIR, Example, Splits, _split
+from triage_build.linear import (
+    design_matrix,
+    featurise,
+    fit_ensemble,
+    macro_f1_idx,
+    tune_offsets,
+    tune_temperature,
+    vocabulary,
+)
+
+VAL_FRACTION = 0.15  # of the airline training rows: the ablation's validation split
+SENT_FOLDS = 3  # folds over the airline training rows for offsets and temperature
+
+
+def load_lexicon(clusters: dict[str, int] | None = None) -> tuple[Lexicon, dict[str, Any]]:
+    """VADER's single-token words (MIT) plus the hand-written emoji polarities (and, when
+    given, the unsupervised word clusters), as a Lexicon and as the arrays stored in
+    sentiment.npz."""
+    import vaderSentiment
+
+    path = Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
+    valence: dict[str, float] = {}
+    flags: dict[str, int] = {}
+    for ln in path.read_text(encoding="utf-8").splitlines():
+        parts = ln.split("\t")
+        if len(parts) < 2:
+            continue
+        tokens = prepare(parts[0]).tokens
+        # Only entries that are one word token at run time can ever match.
+        if len(tokens) == 1 and tokens[0] == parts[0].casefold() and tokens[0][0].isalpha():
+            valence[tokens[0]] = float(parts[1])
+            flags[tokens[0]] = 0
+    with (SEED_DIR / "emoji_sentiment.tsv").open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader((x for x in f if not x.startswith("#")), delimiter="\t")]
+    for r in rows:
+        valence[r["emoji"]] = float(r["valence"])
+        flags[r["emoji"]] = 1 | (2 if r["anger"] == "1" else 0)
+    words = sorted(valence)
+    arrays = {
+        "lex_words": np.array("\n".join(words)),
+        "lex_valence": np.array([valence[w] for w in words], dtype=np.float16),
+        "lex_flags": np.array([flags[w] for w in words], dtype=np.uint8),
+    }
+    lexicon = Lexicon(
+        valence={w: float(v) for w, v in zip(words, arrays["lex_valence"], strict=True)},
+        emoji=frozenset(w for w in words if flags[w] & 1),
+        anger=frozenset(w for w in words if flags[w] & 2),
+        clusters=dict(clusters or {}),
+    )
+    if clusters:
+        c_words = sorted(clusters)
+        arrays["clu_words"] = np.array("\n".join(c_words))
+        arrays["clu_ids"] = np.array([clusters[w] for w in c_words], dtype=np.uint16)
+    return lexicon, arrays
+
+
+def _design(examples: list[Example], lexicon: Lexicon | None, vocab: dict[int, int] | None) -> Any:
+    feats, _ = featurise([e.text for e in examples], True, lexicon)
+    vocab = vocab if vocab is not None else vocabulary(feats, 2)
+    return design_matrix(feats, vocab), vocab
+
+
+def sentiment_validation_split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
+    """Airline training rows split once more: the validation part tunes offsets."""
+    airline = [e for e in examples if e.source == "airline"]
+    fit_air, val = _split(airline, VAL_FRACTION, "airline-validation")
+    return fit_air + [e for e in examples if e.source != "airline"], val
+
+
+def train_sentiment(
+    examples: list[Example], clusters: dict[str, int] | None = None
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    lexicon, lex_arrays = load_lexicon(clusters)
+    classes = sorted({e.label for e in examples})
+    # Offsets and temperature are tuned on out-of-fold scores of every airline training row
+    # (k-fold: each row scored by a model fitted without it): 8k rows, where one small
+    # validation split gave offsets that moved with the split.
+    feats, _ = featurise([e.text for e in examples], True, lexicon)
+    airline = [i for i, e in enumerate(examples) if e.source == "airline"]
+    rng = random.Random(f"{SEED}-sentiment-folds")
+    rng.shuffle(airline)
+    scores = np.zeros((len(airline), len(classes)))
+    for k in range(SENT_FOLDS):
+        held = set(airline[k::SENT_FOLDS])
+        fit_idx = [i for i in range(len(examples)) if i not in held]
+        held_pos = [j for j, i in enumerate(airline) if i in held]
+        vocab = vocabulary([feats[i] for i in fit_idx], 2)
+        w, b = fit_ensemble(
+            design_matrix([feats[i] for i in fit_idx], vocab),
+            np.array([examples[i].label for i in fit_idx]),
+            np.array([examples[i].weight for i in fit_idx]),
+        )
+        x_held = design_matrix([feats[airline[j]] for j in held_pos], vocab)
+        scores[held_pos] = np.asarray(x_held @ w + b)
+    gold = np.array([classes.index(examples[i].label) for i in airline])
+    offsets = tune_offsets(scores, gold)
+    temp = tune_temperature(scores + offsets, gold)
+    print(
+        f"  sentiment: out-of-fold ({SENT_FOLDS} folds, {len(airline)} airline rows) macro-F1 "
+        f"{macro_f1_idx(gold, scores.argmax(1), len(classes)):.4f} -> "
+        f"{macro_f1_idx(gold, (scores + offsets).argmax(1), len(classes)):.4f} with offsets "
+        f"{offsets.round(2).tolist()}, temperature {temp}"
+    )
+    # Final fit on every training row, with the offsets and temperature found above.
+    vocab = vocabulary(feats, 2)
+    x_all = design_matrix(feats, vocab)
+    w, b = fit_ensemble(
+        x_all, np.array([e.label for e in examples]), np.array([e.weight for e in examples])
+    )
+    coef = (w / temp).astype(np.float32)
+    bias = ((b + offsets) / temp).astype(np.float32)
+    keep = np.abs(coef).max(axis=1) >= 0.02
+    keys = np.array(sorted(vocab, key=vocab.__getitem__), dtype=np.uint32)
+    print(
+        f"  sentiment: {len(examples)} examples, {len(keys)} features "
+        f"({int(keep.sum())} kept), {time.perf_counter() - t0:.1f}s"
+    )
+    return {
+        "keys": keys[keep],
+        "weights": coef[keep].astype(np.float16),
+        "bias": bias,
+        "classes": np.array(classes),
+        "uses_chars": np.array(True),
+        **lex_arrays,
+    }
+
+
+def sentiment_ablation(splits: Splits, clusters: dict[str, int]) -> None:
+    """What each step gives: validation (tuning) and held-out test macro-F1 on airline.
+    Steps are kept or dropped on the validation column; the test column is for the record."""
+    plain, _ = load_lexicon()
+    clustered, _ = load_lexicon(clusters)
+    classes = sorted({e.label for e in splits.sentiment_train})
+    fit_rows, val = sentiment_validation_split(splits.sentiment_train)
+    gold_v = np.array([classes.index(e.label) for e in val])
+    gold_t = np.array([classes.index(e.label) for e in splits.airline_test])
+    y = np.array([e.label for e in fit_rows])
+    sw = np.array([e.weight for e in fit_rows])
+    print(f"{'step':44} {'val':>7} {'test':>7}")
+    steps: list[tuple[str, Lexicon | None, list[tuple[str, ...]]]] = [
+        ("words+chars", None, [("lr",)]),
+        ("+ lexicon/emoji cues", plain, [("lr",), ("svm",), ("nb",), ("lr", "svm", "nb")]),
+        ("+ lexicon + word clusters", clustered, [("lr",), ("lr", "svm", "nb")]),
+    ]
+    for feats, lexicon, runs in steps:
+        x, vocab = _design(fit_rows, lexicon, None)
+        xv, _ = _design(val, lexicon, vocab)
+        xt, _ = _design(splits.airline_test, lexicon, vocab)
+        for members in runs:
+            w, b = fit_ensemble(x, y, sw, members)
+            sv, st = np.asarray(xv @ w + b), np.asarray(xt @ w + b)
+            name = f"{feats}, {'+'.join(members)}"
+            print(
+                f"{name:44} {macro_f1_idx(gold_v, sv.argmax(1), 3):7.4f} "
+                f"{macro_f1_idx(gold_t, st.argmax(1), 3):7.4f}",
+                flush=True,
+            )
+            if len(members) == 3:
+                off = tune_offsets(sv, gold_v)
+                tuned = name + " + offsets"
+                print(
+                    f"{tuned:44} {macro_f1_idx(gold_v, (sv + off).argmax(1), 3):7.4f} "
+                    f"{macro_f1_idx(gold_t, (st + off).argmax(1), 3):7.4f}"
+                )
