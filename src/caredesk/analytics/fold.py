@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from caredesk.analytics.arrivals import Counts, write_counts
+from caredesk.analytics.daily import Delta
 from caredesk.events import E
 from caredesk.kit.business_hours import BusinessHours
 from caredesk.models import ReportConversation, ReportHourly, Team
@@ -129,8 +129,10 @@ def _new_facts(workspace_id: int, conversation_id: int, at: datetime) -> dict[st
 class Folder:
     """Folds one batch of events into conversation facts and hourly counts."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, daily: bool = True) -> None:
         self.session = session
+        # Keep ``report_daily`` in step with every write (off while a bulk fold builds it).
+        self.daily = daily
         self.hours_cache: dict[int, BusinessHours | None] = {}
         self.facts: dict[int, dict[str, Any]] = {}
         self.known: set[int] = set()  # conversation ids that already have a row
@@ -344,7 +346,7 @@ class Folder:
     # -- writing ----------------------------------------------------------------------------
 
     def write(self, now: datetime) -> int:
-        counts: dict[tuple[int, datetime, str, str, str, int], list[int]] = {}
+        counts: Counts = {}
         for cid, hour, channel, kind, language, inbound in self.pending:
             f = self.facts[cid]
             key = (
@@ -368,6 +370,11 @@ class Folder:
             else:
                 inserts.append({k: v for k, v in f.items() if k != "id"})
         written = len(self.dirty)
+        touched = list(self.dirty)
+        delta = Delta()
+        if self.daily:
+            # What these conversations added to the daily sums before this write.
+            delta.take(self.session, [cid for cid in touched if cid in self.known])
         self.dirty.clear()
         # The next batch reloads what it touches (with the new rows' ids); memory stays bounded.
         self.facts.clear()
@@ -379,33 +386,8 @@ class Folder:
                 update(_FACTS).where(_FACTS.c.id == bindparam("b_id")),
                 updates,
             )
-        if counts:
-            self.session.execute(
-                _upsert_hourly(self.session),
-                [
-                    {
-                        "workspace_id": k[0],
-                        "hour": k[1],
-                        "channel": k[2],
-                        "kind": k[3],
-                        "language": k[4],
-                        "team_id": k[5],
-                        "inbound": v[0],
-                        "opened": v[1],
-                    }
-                    for k, v in counts.items()
-                ],
-            )
+        if self.daily:
+            delta.add(self.session, touched)
+            delta.write(self.session)
+        write_counts(self.session, counts)
         return written
-
-
-def _upsert_hourly(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(_HOURLY) if dialect == "postgresql" else sqlite_insert(_HOURLY)
-    return ins.on_conflict_do_update(
-        index_elements=["workspace_id", "hour", "channel", "kind", "language", "team_id"],
-        set_={
-            "inbound": _HOURLY.c.inbound + ins.excluded.inbound,
-            "opened": _HOURLY.c.opened + ins.excluded.opened,
-        },
-    )

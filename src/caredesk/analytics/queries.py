@@ -214,44 +214,54 @@ def rate_by(
 def agent_outcomes(
     session: Session, where: Sequence[ColumnElement[bool]]
 ) -> dict[int, dict[str, Any]]:
+    """Per agent: what they handled (``agent_id``) and the first replies they wrote
+    (``first_response_agent_id``), both from ONE grouped scan, split here."""
     c = FACTS.c
-    out: dict[int, dict[str, Any]] = {}
-    for agent, n, res_mean, res_n, csat_n, csat_avg, csat_ok, notes in session.execute(
+    handled: dict[int, list[float]] = {}
+    first: dict[int, list[float]] = {}
+    for row in session.execute(
         select(
             c.agent_id,
+            c.first_response_agent_id,
             func.count(),
-            func.avg(c.resolution_s),
+            func.sum(c.resolution_s),
             func.count(c.resolution_s),
             func.count(c.csat_score),
-            func.avg(c.csat_score),
+            func.sum(c.csat_score),
             _count_if(c.csat_score >= 4),
             func.sum(c.notes),
-        )
-        .where(*where, c.agent_id != 0)
-        .group_by(c.agent_id)
-    ):
-        out[int(agent)] = {
-            "agent_id": int(agent),
-            "handled": _n(n),
-            "resolved": _n(res_n),
-            "resolution_mean_minutes": _minutes(_f(res_mean)),
-            "csat": _csat(_n(csat_n), _f(csat_avg), _n(csat_ok)),
-            "notes_on_handled": _n(notes),
-        }
-    for agent, n, mean, in_1h in session.execute(
-        select(
-            c.first_response_agent_id,
             func.count(c.first_response_s),
-            func.avg(c.first_response_s),
+            func.sum(c.first_response_s),
             _count_if(c.first_response_s <= 3600.0),
         )
-        .where(*where, c.first_response_agent_id != 0)
-        .group_by(c.first_response_agent_id)
+        .where(*where, or_(c.agent_id != 0, c.first_response_agent_id != 0))
+        .group_by(c.agent_id, c.first_response_agent_id)
     ):
-        entry = out.setdefault(int(agent), {"agent_id": int(agent), "handled": 0})
-        entry["first_responses"] = _n(n)
-        entry["first_response_mean_minutes"] = _minutes(_f(mean))
-        entry["first_response_within_1h"] = round(_n(in_1h) / _n(n), 6) if _n(n) else None
+        agent, responder = int(row[0]), int(row[1])
+        nums = [_f(v) or 0.0 for v in row[2:]]
+        if agent:
+            slot = handled.setdefault(agent, [0.0] * 7)
+            for k in range(7):
+                slot[k] += nums[k]
+        if responder:
+            slot = first.setdefault(responder, [0.0] * 3)
+            for k in range(3):
+                slot[k] += nums[7 + k]
+    out: dict[int, dict[str, Any]] = {}
+    for agent, (n, res_sum, res_n, csat_n, csat_sum, csat_ok, notes) in handled.items():
+        out[agent] = {
+            "agent_id": agent,
+            "handled": int(n),
+            "resolved": int(res_n),
+            "resolution_mean_minutes": _minutes(res_sum / res_n) if res_n else None,
+            "csat": _csat(int(csat_n), csat_sum / csat_n if csat_n else None, int(csat_ok)),
+            "notes_on_handled": int(notes),
+        }
+    for agent, (n, total, in_1h) in first.items():
+        entry = out.setdefault(agent, {"agent_id": agent, "handled": 0})
+        entry["first_responses"] = int(n)
+        entry["first_response_mean_minutes"] = _minutes(total / n) if n else None
+        entry["first_response_within_1h"] = round(in_1h / n, 6) if n else None
     return out
 
 
@@ -346,6 +356,8 @@ def hourly_counts(session: Session, f: ReportFilter) -> list[tuple[datetime, int
 
 
 def volume_by(session: Session, f: ReportFilter, dim: str) -> dict[str, int]:
+    """Inbound messages per value of one dimension, from the hourly rows (the reference the
+    report's ``arrivals.volume_split`` is tested against)."""
     c = HOURLY.c
     col = c[dim]
     rows = session.execute(

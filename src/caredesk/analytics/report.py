@@ -17,7 +17,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from caredesk.analytics import queries as q
-from caredesk.analytics.durations import EMPTY, stats_and_distribution, stats_by
+from caredesk.analytics.arrivals import hourly_counts, volume_split
+from caredesk.analytics.durations import EMPTY, stats_by
+from caredesk.analytics.figures import compute as compute_figures
 from caredesk.analytics.rollup import DEFAULT_SETTLE_SECONDS, refresh_rollups
 from caredesk.analytics.staffing_report import (
     StaffingOptions,
@@ -120,7 +122,7 @@ def _volume(
     opened = [[0] * 24 for _ in range(7)]
     total = outside = evening = 0
     days: dict[date, list[int]] = {}
-    for hour, n_in, n_open in q.hourly_counts(session, f):
+    for hour, n_in, n_open in hourly_counts(session, f):
         local = hour.astimezone(tz)
         inbound[local.weekday()][local.hour] += n_in
         opened[local.weekday()][local.hour] += n_open
@@ -146,13 +148,14 @@ def _volume(
             f"{evening_share:.0%} of customer posts arrive between 7 pm and 3 am. Plan an "
             "evening shift or cover from another time zone."
         )
+    split = volume_split(session, f)
     section = {
         "timezone": str(tz),
         "inbound_messages": total,
         "conversations": sum(map(sum, opened)),
-        "by_channel": q.volume_by(session, f, "channel"),
-        "by_kind": q.volume_by(session, f, "kind"),
-        "by_language": q.volume_by(session, f, "language"),
+        "by_channel": split["channel"],
+        "by_kind": split["kind"],
+        "by_language": split["language"],
         "outside_business_hours_share": outside_share,
         "evening_7pm_3am_share": evening_share,
         "flags": flags,
@@ -238,9 +241,12 @@ def build_report(
     workspaces = find_workspaces(session, req.workspace, req.workspace_ids)
     f, tz = resolve_filter(session, req, workspaces)
     where = q.facts_where(f)
+    # Newest-first lists and the period's bounds walk the (workspace, start) index: never scan.
+    indexed = q.facts_where(replace(f, full_scan=False))
     c = q.FACTS.c
 
-    totals = q.outcome_totals(session, where)
+    figures = compute_figures(session, f)
+    totals = figures.totals
     conversations = int(totals["conversations"])
     needed, answered = int(totals["needed_reply"]), int(totals["answered"])
     resolved, reopened = int(totals["resolved"]), int(totals["reopened"])
@@ -257,7 +263,7 @@ def build_report(
             "breached": breached,
             "met_rate": round(max(0, in_scope - breached) / in_scope, 6) if in_scope else None,
             "breached_conversation_ids": q.drill_down(
-                session, where, f"sla_{target}_breached", limit=50
+                session, indexed, f"sla_{target}_breached", limit=50
             )
             if breached
             else [],
@@ -274,13 +280,17 @@ def build_report(
         row = {**_EMPTY_AGENT, "name": agent_names.get(agent_id), **agents[agent_id]}
         agent_rows.append(row)
 
-    top = [r for r in q.rate_by(session, "brand_account_id", where) if r["brand_account_id"]]
+    top = [r for r in figures.rates["brand_account_id"] if r["brand_account_id"]]
     top = top[:MAX_BRANDS]
-    brand_stats = stats_by(
-        session,
-        c.first_response_s,
-        [*where, c.brand_account_id.in_([int(r["brand_account_id"]) for r in top])],
-        c.brand_account_id,
+    brand_stats = (
+        stats_by(
+            session,
+            c.first_response_s,
+            [*where, c.brand_account_id.in_([int(r["brand_account_id"]) for r in top])],
+            c.brand_account_id,
+        )
+        if top
+        else {}
     )
     brands = [
         {
@@ -294,13 +304,13 @@ def build_report(
     for b in brands:
         b["handle"] = handles.get(b["account_id"])
 
-    by_team = q.rate_by(session, "team_id", where)
+    by_team = figures.rates["team_id"]
     team_names = _names(session, Team, {int(r["team_id"]) for r in by_team}, "name")
 
     schedules = _schedules(session, f.workspace_ids, f.team_id)
     volume, inbound_grid, opened_grid = _volume(session, f, tz, schedules)
 
-    lo, hi = q.period_bounds(session, f)
+    lo, hi = q.period_bounds(session, replace(f, full_scan=False))
     since = f.since or lo
     until = f.until or (hi + timedelta(seconds=1) if hi else None)
     if since is not None and until is not None:
@@ -312,9 +322,6 @@ def build_report(
     staffing = staffing_section(
         arrivals_grid(opened_grid, weekdays), aht, scheduled, known, req.staffing
     )
-
-    frt, frt_distribution = stats_and_distribution(session, c.first_response_s, where)
-    resolution, resolution_distribution = stats_and_distribution(session, c.resolution_s, where)
 
     def rate(num: int, den: int) -> float | None:
         return round(num / den, 6) if den else None
@@ -337,23 +344,21 @@ def build_report(
         },
         "conversations": conversations,
         "inbound_messages": int(totals["inbound_messages"]),
-        "first_response_minutes": frt,
-        "first_response_business_minutes": stats_and_distribution(
-            session, c.first_response_business_s, where
-        )[0],
-        "first_response_distribution": frt_distribution,
-        "auto_acknowledgment_minutes": stats_and_distribution(session, c.auto_ack_s, where)[0],
+        "first_response_minutes": figures.durations["frt"],
+        "first_response_business_minutes": figures.durations["bfrt"],
+        "first_response_distribution": figures.distributions["frt"],
+        "auto_acknowledgment_minutes": figures.durations["ack"],
         "response_rate": rate(answered, needed),
         "responses": {
             "needed_reply": needed,
             "answered": answered,
             "by_team": _with_names(by_team, "team_id", team_names, "team_name"),
-            "by_channel": q.rate_by(session, "channel", where),
-            "by_kind": q.rate_by(session, "kind", where),
-            "by_language": q.rate_by(session, "language", where),
+            "by_channel": figures.rates["channel"],
+            "by_kind": figures.rates["kind"],
+            "by_language": figures.rates["language"],
         },
-        "resolution_minutes": resolution,
-        "resolution_distribution": resolution_distribution,
+        "resolution_minutes": figures.durations["res"],
+        "resolution_distribution": figures.distributions["res"],
         "reopen_rate": rate(reopened, ever_resolved),
         "reopens": {"resolved": resolved, "ever_resolved": ever_resolved, "reopened": reopened},
         "sla": sla,
@@ -361,7 +366,7 @@ def build_report(
         "abandonment": {
             "abandoned": abandoned,
             "conversations": conversations,
-            "reasons": q.abandon_reasons(session, where),
+            "reasons": q.abandon_reasons(session, where) if abandoned else {},
         },
         "csat": q.csat_summary(totals),
         "follow_ups": {

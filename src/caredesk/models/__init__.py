@@ -2,7 +2,13 @@
 
 from caredesk.kit.db import Base
 from caredesk.models.agent import Agent, Membership
-from caredesk.models.analytics import ReportConversation, ReportHourly
+from caredesk.models.analytics import (
+    ReportArrivalsDaily,
+    ReportConversation,
+    ReportDaily,
+    ReportHourly,
+    ReportHourlyTotal,
+)
 from caredesk.models.conversation import (
     Conversation,
     ConversationMark,
@@ -44,8 +50,11 @@ __all__ = [
     "Note",
     "OutboxItem",
     "PollCursor",
+    "ReportArrivalsDaily",
     "ReportConversation",
+    "ReportDaily",
     "ReportHourly",
+    "ReportHourlyTotal",
     "Resolution",
     "RoutingRule",
     "SlaPolicy",

@@ -20,7 +20,19 @@ class ReportConversation(Base):
     """What the event log says about one conversation, folded in event order."""
 
     __tablename__ = "report_conversations"
-    __table_args__ = (Index("ix_report_conversations_ws_start", "workspace_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_report_conversations_ws_start", "workspace_id", "started_at"),
+        # Exact percentiles walk these in value order (``analytics.figures``).
+        Index("ix_report_conversations_ws_frt", "workspace_id", "first_response_s", "started_at"),
+        Index(
+            "ix_report_conversations_ws_bfrt",
+            "workspace_id",
+            "first_response_business_s",
+            "started_at",
+        ),
+        Index("ix_report_conversations_ws_ack", "workspace_id", "auto_ack_s", "started_at"),
+        Index("ix_report_conversations_ws_res", "workspace_id", "resolution_s", "started_at"),
+    )
 
     id: Mapped[PK]
     # No foreign keys: a projection must not block deleting or archiving its sources.
@@ -89,3 +101,116 @@ class ReportHourly(Base):
     team_id: Mapped[int] = mapped_column(BigId)
     inbound: Mapped[int] = mapped_column(BigInteger, default=0)
     opened: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReportArrivalsDaily(Base):
+    """``report_hourly`` summed per UTC day: volume by channel/kind/language over long periods."""
+
+    __tablename__ = "report_arrivals_daily"
+    __table_args__ = (
+        Index(
+            "ux_report_arrivals_daily_key",
+            "workspace_id",
+            "day",
+            "channel",
+            "kind",
+            "language",
+            "team_id",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[PK]
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    day: Mapped[datetime] = mapped_column(UTCDateTime())  # UTC midnight
+    channel: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(12))
+    language: Mapped[str] = mapped_column(String(8))
+    team_id: Mapped[int] = mapped_column(BigId)
+    inbound: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReportHourlyTotal(Base):
+    """``report_hourly`` summed over its dimensions: the unfiltered heat map and arrivals read
+    8,760 rows a year instead of one per hour and dimension combination."""
+
+    __tablename__ = "report_hourly_totals"
+    __table_args__ = (Index("ux_report_hourly_totals_key", "workspace_id", "hour", unique=True),)
+
+    id: Mapped[PK]
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime())
+    inbound: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Sums kept per day in ``report_daily``: outcome counts, and per duration (first response,
+# first response in business hours, auto-acknowledgment, resolution) its count, sum, "within
+# 1 h / 24 h" counts and, for first response and resolution, the distribution buckets.
+DAILY_OUTCOMES = (
+    "conversations",
+    "needed_reply",
+    "answered",
+    "resolved",
+    "reopened",
+    "ever_resolved",
+    "abandoned",
+    "csat_responses",
+    "csat_satisfied",
+    "follow_ups_scheduled",
+    "follow_ups_done",
+    "follow_ups_missed",
+    "sla_in_scope",
+    "sla_first_response_breached",
+    "sla_next_response_breached",
+    "sla_resolution_breached",
+    "handled",
+    "inbound_messages",
+)
+DAILY_DURATIONS = {"frt": 6, "bfrt": 0, "ack": 0, "res": 6}  # name -> distribution buckets
+DAILY_FLOAT_SUMS = ("csat_sum", "handle_sum", "frt_sum", "bfrt_sum", "ack_sum", "res_sum")
+
+
+def daily_count_columns() -> tuple[str, ...]:
+    out = list(DAILY_OUTCOMES)
+    for name, buckets in DAILY_DURATIONS.items():
+        out += [f"{name}_n", f"{name}_in_1h", f"{name}_in_24h"]
+        out += [f"{name}_d{i}" for i in range(buckets)]
+    return tuple(out)
+
+
+class ReportDaily(Base):
+    """Mergeable sums over ``report_conversations`` per UTC day (of ``started_at``) and
+    dimension combination, so a year's report adds up hundreds of rows per day instead of
+    reading every conversation. Kept in step by ``analytics.daily`` (deltas per write)."""
+
+    __tablename__ = "report_daily"
+    __table_args__ = (
+        Index(
+            "ux_report_daily_key",
+            "workspace_id",
+            "day",
+            "team_id",
+            "channel",
+            "kind",
+            "language",
+            "brand_account_id",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[PK]
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    day: Mapped[datetime] = mapped_column(UTCDateTime())  # UTC midnight
+    team_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(12))
+    language: Mapped[str] = mapped_column(String(8))
+    brand_account_id: Mapped[int] = mapped_column(BigId)
+
+
+for _name in daily_count_columns():
+    setattr(ReportDaily, _name, mapped_column(_name, BigInteger, default=0, nullable=False))
+for _name in DAILY_FLOAT_SUMS:
+    setattr(ReportDaily, _name, mapped_column(_name, Float, default=0.0, nullable=False))
