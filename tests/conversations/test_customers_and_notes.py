@@ -117,6 +117,20 @@ def test_note_mentions_notify_colleagues_and_timeline_shows_everything(session, 
     assert viewed.actor_name == jane.name
 
 
+def test_timeline_keeps_the_newest_events_and_leaves_out_view_marks(session, clock):
+    d = desk(session, clock, agents=1)
+    c = inbound(session, clock, d.ws)
+    for i in range(5):  # colleagues opening it over months
+        clock.advance(minutes=11)
+        do_mark_viewed(session, clock, c, f.agent(session, clock, d.ws, name=f"Viewer {i}"))
+    clock.advance(minutes=1)
+    do_add_note(session, clock, c, d.agents[0], "latest news")
+    shown = timeline(session, c.id, limit=2, exclude=(str(E.VIEWED),))
+    assert str(E.VIEWED) not in [e.name for e in shown]
+    assert shown[-1].name == str(E.NOTE_ADDED)  # newest kept, still oldest first
+    assert len(shown) == 2 and shown[0].at <= shown[1].at
+
+
 def test_empty_note_is_refused(session, clock):
     d = desk(session, clock)
     c = inbound(session, clock, d.ws)

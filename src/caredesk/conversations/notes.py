@@ -193,18 +193,29 @@ class TimelineEntry:
     payload: dict[str, Any]
 
 
-def timeline(session: Session, conversation_id: int, *, limit: int = 1000) -> list[TimelineEntry]:
-    """Every event of the conversation, oldest first, with who did it."""
-    rows = session.execute(
+def timeline(
+    session: Session,
+    conversation_id: int,
+    *,
+    limit: int = 1000,
+    exclude: tuple[str, ...] = (),
+) -> list[TimelineEntry]:
+    """The conversation's events, oldest first, with who did it: the newest ``limit`` of them
+    (a long-lived conversation keeps its latest history on the page), without ``exclude``d
+    names (filtered in SQL, so e.g. "viewed" marks cannot crowd out real events)."""
+    stmt = (
         select(Event, Agent.name)
         .outerjoin(Agent, Agent.id == Event.actor_agent_id)
         .where(Event.conversation_id == conversation_id)
-        .order_by(Event.occurred_at, Event.id)
-        .limit(max(1, min(limit, 5000)))
     )
+    if exclude:
+        stmt = stmt.where(Event.name.not_in(exclude))
+    rows = session.execute(
+        stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(max(1, min(limit, 5000)))
+    ).all()
     return [
         TimelineEntry(
             e.id, e.occurred_at, e.name, e.actor_kind, e.actor_agent_id, name, dict(e.payload)
         )
-        for e, name in rows
+        for e, name in reversed(rows)
     ]

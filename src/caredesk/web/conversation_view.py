@@ -14,6 +14,7 @@ from caredesk.conversations.followups import KINDS as FOLLOW_UP_KINDS
 from caredesk.conversations.followups import follow_ups_of
 from caredesk.conversations.notes import notes_of, timeline, workspace_agents
 from caredesk.conversations.states import TRANSITIONS
+from caredesk.events import E
 from caredesk.models import Agent, Conversation, Customer, Message, Note, Resolution, Team
 from caredesk.replies.canned import library
 from caredesk.replies.private import PRIVATE_VIAS
@@ -128,8 +129,7 @@ def conversation_context(
             "actor": e.actor_name or e.actor_kind,
             "detail": _detail(e.name, e.payload, names),
         }
-        for e in timeline(session, conversation.id, limit=300)
-        if e.name != "conversation.viewed"
+        for e in timeline(session, conversation.id, limit=300, exclude=(str(E.VIEWED),))
     ]
     return {
         "c": conversation,
