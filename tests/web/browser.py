@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -10,13 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from caredesk.app import create_app
 from caredesk.config import Settings
 from caredesk.conversations.repository import workspace_by_name
 from caredesk.conversations.sla import do_apply_sla
-from caredesk.importers.demo import DEMO_WORKSPACE, load_demo
+from caredesk.importers.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_WORKSPACE, load_demo
 from caredesk.kit import jobs
 from caredesk.kit.clock import SystemClock
 from caredesk.kit.db import make_engine, make_sessionmaker, unit_of_work
@@ -97,3 +99,26 @@ def running_desk(tmp: Path) -> Iterator[str]:
         set_runtime(None)
         engine.dispose()
         jobs.configure(jobs.make_huey("", str(tmp / "after-jobs.db"), immediate=True))
+
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def signed_in(browser: Browser, desk: str, viewport: dict[str, int] = DESKTOP) -> Page:
+    """A new page, signed in as the demo agent, on the inbox."""
+    page = browser.new_context(viewport=viewport).new_page()  # type: ignore[arg-type]
+    page.goto(f"{desk}/login")
+    page.get_by_label("Email").fill(DEMO_EMAIL)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/inbox"))
+    return page
+
+
+def switch_language(page: Page, code: str) -> None:
+    """Pick the UI language in the top bar (the page reloads in it)."""
+    if page.locator("#ui-lang").input_value() != code:
+        with page.expect_navigation():
+            page.locator("#ui-lang").select_option(code)
+    expect(page.locator("html")).to_have_attribute("lang", code)

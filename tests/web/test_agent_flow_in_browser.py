@@ -7,36 +7,16 @@ screenshot under var/screenshots/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from caredesk.importers.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, running_desk
+from tests.web.browser import DESKTOP, SCREENSHOTS
 
-pytestmark = pytest.mark.browser
-DESKTOP = {"width": 1280, "height": 800}
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_desk(tmp_path_factory.mktemp("desk")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 
 def _login(page: Page, desk: str, email: str = DEMO_EMAIL) -> None:
@@ -47,14 +27,6 @@ def _login(page: Page, desk: str, email: str = DEMO_EMAIL) -> None:
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/inbox"))
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(browser: Browser) -> Iterator[None]:
-    """Each test's pages close with it, so their live event streams end too."""
-    yield
-    for context in browser.contexts:
-        context.close()
 
 
 def _agent_page(browser: Browser, desk: str, email: str = DEMO_EMAIL, **kw: object) -> Page:

@@ -8,59 +8,13 @@ keep one label per control. Screenshots go to var/screenshots/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from caredesk.importers.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, running_desk
+from tests.web.browser import PHONE, SCREENSHOTS, signed_in, switch_language
 
-pytestmark = pytest.mark.browser
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_desk(tmp_path_factory.mktemp("layout-desk")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(browser: Browser) -> Iterator[None]:
-    yield
-    for context in browser.contexts:
-        context.close()
-
-
-def _signed_in(browser: Browser, desk: str, viewport: dict[str, int] = DESKTOP) -> Page:
-    page = browser.new_context(viewport=viewport).new_page()  # type: ignore[arg-type]
-    page.goto(f"{desk}/login")
-    page.get_by_label("Email").fill(DEMO_EMAIL)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/inbox"))
-    return page
-
-
-def _language(page: Page, code: str) -> None:
-    if page.locator("#ui-lang").input_value() != code:
-        with page.expect_navigation():
-            page.locator("#ui-lang").select_option(code)
-    expect(page.locator("html")).to_have_attribute("lang", code)
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 
 def _sideways(page: Page) -> int:
@@ -76,9 +30,9 @@ def _admin_url(page: Page, desk: str, section: str) -> str:
 def test_admin_pages_in_urdu_are_translated_mirrored_and_without_fallback_buttons(
     desk: str, browser: Browser
 ) -> None:
-    page = _signed_in(browser, desk)
+    page = signed_in(browser, desk)
     try:
-        _language(page, "ur")
+        switch_language(page, "ur")
         page.goto(_admin_url(page, desk, "accounts"))
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
         expect(page.locator(".admin-body h1")).to_have_text("چینل اکاؤنٹس")
@@ -101,13 +55,13 @@ def test_admin_pages_in_urdu_are_translated_mirrored_and_without_fallback_button
         expect(page.locator("#t-result .verdict")).to_contain_text("مماثلت ہے")
         expect(page.locator("#t-result h3")).to_have_text("مماثلت جانچنے والا کیا دیکھتا ہے")
     finally:
-        _language(page, "en")
+        switch_language(page, "en")
 
 
 def test_reports_charts_stay_left_to_right_on_an_urdu_page(desk: str, browser: Browser) -> None:
-    page = _signed_in(browser, desk)
+    page = signed_in(browser, desk)
     try:
-        _language(page, "ur")
+        switch_language(page, "ur")
         page.goto(f"{desk}/reports")
         chart = page.locator("svg.chart.heat").first
         expect(chart).to_be_visible()
@@ -123,7 +77,7 @@ def test_reports_charts_stay_left_to_right_on_an_urdu_page(desk: str, browser: B
             expect(button).to_be_hidden()
         page.screenshot(path=str(SCREENSHOTS / "reports-urdu.png"), full_page=True)
     finally:
-        _language(page, "en")
+        switch_language(page, "en")
 
 
 def test_public_contact_form_in_urdu_does_not_scroll_sideways_on_a_phone(
@@ -139,7 +93,7 @@ def test_public_contact_form_in_urdu_does_not_scroll_sideways_on_a_phone(
 def test_phone_inbox_keeps_a_compact_queue_strip_and_shows_the_current_queue(
     desk: str, browser: Browser
 ) -> None:
-    page = _signed_in(browser, desk, PHONE)
+    page = signed_in(browser, desk, PHONE)
     page.goto(f"{desk}/inbox?queue=all&q=zzzz-no-such-words")
     empty = page.locator("#live-list .empty")
     expect(empty).to_contain_text("Nothing here matches these filters.")
@@ -167,7 +121,7 @@ def _rgb(css: str) -> tuple[float, ...]:
 
 
 def test_keyboard_focus_ring_is_visible_against_the_page(desk: str, browser: Browser) -> None:
-    page = _signed_in(browser, desk)
+    page = signed_in(browser, desk)
     page.goto(f"{desk}/inbox?queue=all")
     search = page.locator("#q")
     search.focus()
@@ -192,7 +146,7 @@ def test_keyboard_focus_ring_is_visible_against_the_page(desk: str, browser: Bro
 
 
 def test_admin_forms_give_every_control_its_own_label(desk: str, browser: Browser) -> None:
-    page = _signed_in(browser, desk)
+    page = signed_in(browser, desk)
     problems: list[str] = []
     for section in ("workspace", "accounts", "listening", "teams", "agents", "sla", "canned",
                     "guidelines", "kb"):  # fmt: skip

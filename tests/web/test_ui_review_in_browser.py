@@ -11,68 +11,21 @@ and Urdu under var/screenshots/:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from caredesk.conversations.csat import do_send_csat
 from caredesk.conversations.notes import do_add_note
 from caredesk.events import E, record
-from caredesk.importers.demo import DEMO_EMAIL, DEMO_PASSWORD
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.runtime import get_runtime
 from caredesk.models import Agent, Conversation
 from caredesk.routing.service import do_assign
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, running_desk
+from tests.web.browser import SCREENSHOTS, signed_in, switch_language
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_desk(tmp_path_factory.mktemp("desk")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-DESKTOP = {"width": 1280, "height": 800}
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(browser: Browser) -> Iterator[None]:
-    yield
-    for context in browser.contexts:
-        context.close()
-
-
-def _signed_in(browser: Browser, desk: str, viewport: dict[str, int] = DESKTOP) -> Page:
-    page = browser.new_context(viewport=viewport).new_page()  # type: ignore[arg-type]
-    page.goto(f"{desk}/login")
-    page.get_by_label("Email").fill(DEMO_EMAIL)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/inbox"))
-    return page
-
-
-def _language(page: Page, code: str) -> None:
-    if page.locator("#ui-lang").input_value() != code:
-        with page.expect_navigation():
-            page.locator("#ui-lang").select_option(code)
-    expect(page.locator("html")).to_have_attribute("lang", code)
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 
 def _shot(page: Page, name: str, full: bool = False) -> None:
@@ -80,7 +33,7 @@ def _shot(page: Page, name: str, full: bool = False) -> None:
 
 
 def test_banner_only_for_someone_elses_change_after_render(desk: str, browser: Browser):
-    page = _signed_in(browser, desk)
+    page = signed_in(browser, desk)
     page.goto(f"{desk}/inbox?queue=all&q=router")
     page.locator("#rows .row a").first.click()
     expect(page.locator("#reply-text")).to_be_visible()
@@ -129,10 +82,10 @@ def test_inbox_at_1280_shows_status_and_whole_assignee_names(desk: str, browser:
         for i, c in enumerate(newest):
             do_assign(session, rt.clock, c, agents[i % len(agents)].id, actor=None, override=True)
             c.status = "acknowledged"
-    page = _signed_in(browser, desk)
+    page = signed_in(browser, desk)
     try:
         for lang in ("en", "ur"):
-            _language(page, lang)
+            switch_language(page, lang)
             page.goto(f"{desk}/inbox?queue=all")
             names = page.locator("#rows .row .assignee:not(.none)")
             expect(names.first).to_be_visible()
@@ -149,13 +102,13 @@ def test_inbox_at_1280_shows_status_and_whole_assignee_names(desk: str, browser:
                 assert status.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
             _shot(page, "inbox-1280" if lang == "en" else "inbox-1280-urdu")
     finally:
-        _language(page, "en")
+        switch_language(page, "en")
 
 
 def test_reports_and_admin_dropdowns_in_urdu(desk: str, browser: Browser):
-    page = _signed_in(browser, desk)
+    page = signed_in(browser, desk)
     try:
-        _language(page, "ur")
+        switch_language(page, "ur")
         page.goto(f"{desk}/reports")
         expect(page.locator("h1")).to_have_text("رپورٹس")
         expect(page.locator("#h-frt")).to_have_text("پہلے جواب تک کا وقت")
@@ -176,13 +129,13 @@ def test_reports_and_admin_dropdowns_in_urdu(desk: str, browser: Browser):
         ]  # fmt: skip
         _shot(page, "admin-agents-urdu-roles", full=True)
     finally:
-        _language(page, "en")
+        switch_language(page, "en")
     page.goto(f"{desk}/reports")
     expect(page.locator("#h-frt")).to_have_text("Time to first response")
     _shot(page, "reports-english", full=True)
 
 
-def test_csat_page_in_the_conversations_language(desk: str, browser: Browser):
+def test_csat_page_in_the_conversationsswitch_language(desk: str, browser: Browser):
     rt = get_runtime()
     tokens = {}
     with unit_of_work(rt.sessions) as session:
