@@ -14,12 +14,9 @@ from sqlalchemy.orm import Session, load_only
 
 from caredesk.conversations import repository as repo
 from caredesk.models import (
-    Agent,
     ChannelAccount,
     Conversation,
-    Customer,
     FollowUp,
-    Message,
     Team,
     TeamMember,
 )
@@ -79,15 +76,6 @@ class InboxQuery:
             for k, v in self.__dict__.items()
             if v not in ("", None) and k != "queue" and not (k == "sort" and v == "newest")
         }
-
-
-@dataclass(frozen=True)
-class Row:
-    conversation: Conversation
-    customer_name: str
-    assignee_name: str | None
-    team_name: str | None
-    preview: str
 
 
 def my_team_ids(session: Session, agent_id: int) -> list[int]:
@@ -214,10 +202,6 @@ def _page(session: Session, stmt: Select[int], sort: str, limit: int) -> list[in
     return list(session.execute(_order(stmt, sort).limit(limit)).scalars())
 
 
-def _pairs(session: Session, stmt: Select[int, str]) -> dict[int, str]:
-    return {key: value for key, value in session.execute(stmt)}
-
-
 def rows(
     session: Session,
     workspace_ids: tuple[int, ...],
@@ -226,7 +210,7 @@ def rows(
     now: datetime,
     *,
     limit: int = PAGE_SIZE,
-) -> list[Row]:
+) -> list[repo.InboxRow]:
     team_ids = my_team_ids(session, agent_id)
     stmt = _query(session, workspace_ids, q, agent_id, team_ids, now)
     ids = _page(session, stmt, q.sort, limit)
@@ -242,36 +226,8 @@ def rows(
         ).scalars()
     }
     conversations = [loaded[i] for i in ids if i in loaded]
-    customers = _pairs(
-        session,
-        select(Customer.id, Customer.display_name).where(
-            Customer.id.in_({c.customer_id for c in conversations})
-        ),
-    )
-    agent_ids = {c.assignee_id for c in conversations if c.assignee_id}
-    agents = _pairs(session, select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids)))
-    row_teams = {c.team_id for c in conversations if c.team_id}
-    teams = _pairs(session, select(Team.id, Team.name).where(Team.id.in_(row_teams)))
-    newest = (
-        select(Message.conversation_id, func.max(Message.id).label("mid"))
-        .where(Message.conversation_id.in_(ids), Message.direction == "in")
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    previews = _pairs(
-        session,
-        select(Message.conversation_id, Message.text).join(newest, Message.id == newest.c.mid),
-    )
-    return [
-        Row(
-            conversation=c,
-            customer_name=customers.get(c.customer_id, "?"),
-            assignee_name=agents.get(c.assignee_id) if c.assignee_id else None,
-            team_name=teams.get(c.team_id) if c.team_id else None,
-            preview=(previews.get(c.id) or "")[:200],
-        )
-        for c in conversations
-    ]
+    # The preview is what the customer last wrote, not our reply.
+    return repo.inbox_rows(session, conversations, preview_direction="in")
 
 
 def counts(
