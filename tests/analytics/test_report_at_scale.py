@@ -19,12 +19,14 @@ from sqlalchemy import false, select, true
 from caredesk.analytics import arrivals, daily, figures, rollup
 from caredesk.analytics import queries as q
 from caredesk.analytics.durations import stats_and_distribution
-from caredesk.analytics.report import ReportRequest, build_report, find_workspaces, resolve_filter
+from caredesk.analytics.report import ReportRequest, find_workspaces, resolve_filter
 from caredesk.analytics.rollup import rebuild_rollups
 from caredesk.conversations.service import do_record_inbound
-from caredesk.events import E, record
+from caredesk.events import E
 from caredesk.models import Conversation
 from tests import factories as f
+from tests.analytics.support import record_event as _ev
+from tests.analytics.support import report as _report
 
 START = datetime(2026, 10, 5, 22, 40, tzinfo=UTC)  # late evening UTC: local days straddle
 
@@ -39,27 +41,6 @@ def _open(session, clock, ws, at, i: int) -> Conversation:
         triage=f.triage(kind=("care", "sales", "care")[i % 3], language=("en", "de")[i % 2]),
     )
     return out.conversation
-
-
-def _ev(session, clock, c: Conversation, name: E, at: datetime, agent=None, **payload: Any):
-    record(
-        session,
-        clock,
-        workspace_id=c.workspace_id,
-        conversation_id=c.id,
-        name=name,
-        actor_kind="agent" if agent else "system",
-        actor_agent_id=agent.id if agent else None,
-        occurred_at=at,
-        payload=payload,
-        live=False,
-    )
-
-
-def _report(session, clock, **kw: Any) -> dict[str, Any]:
-    data = build_report(session, clock, ReportRequest(**kw), settle_seconds=0)
-    session.flush()
-    return data
 
 
 @pytest.fixture

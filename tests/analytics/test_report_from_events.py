@@ -8,17 +8,17 @@ expected figure can be worked out by hand.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from caredesk.analytics.report import ReportRequest, build_report
 from caredesk.analytics.rollup import rebuild_rollups
 from caredesk.conversations.service import do_record_inbound
-from caredesk.events import E, record
+from caredesk.events import E
 from caredesk.kit.errors import NotFound, ValidationFailed
-from caredesk.models import Conversation, TeamMember, Workspace
+from caredesk.models import TeamMember, Workspace
 from tests import factories as f
+from tests.analytics.support import record_event as _ev
+from tests.analytics.support import report as _report
 
 MON_9 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -33,27 +33,6 @@ def _open(session, clock, ws, at, *, kind="care", language="en", channel="generi
         triage=f.triage(kind=kind, language=language),
     )
     return out.conversation
-
-
-def _ev(session, clock, c: Conversation, name: E, at: datetime, agent=None, **payload: Any):
-    record(
-        session,
-        clock,
-        workspace_id=c.workspace_id,
-        conversation_id=c.id,
-        name=name,
-        actor_kind="agent" if agent else "system",
-        actor_agent_id=agent.id if agent else None,
-        occurred_at=at,
-        payload=payload,
-        live=False,
-    )
-
-
-def _report(session, clock, **kw: Any) -> dict[str, Any]:
-    data = build_report(session, clock, ReportRequest(**kw), settle_seconds=0)
-    session.flush()
-    return data
 
 
 @pytest.fixture
