@@ -82,3 +82,40 @@ def test_words_used_alike_share_a_cluster(clusters: ModuleType) -> None:
     assert got["great"] == got["awesome"]
     assert got["delayed"] != got["great"]
     assert got == clusters.build_word_clusters(texts, n_clusters=4, dims=3)  # reproducible
+
+
+def test_care_intent_override_lets_the_threshold_catch_noise(kind: ModuleType) -> None:
+    # Bank questions score like the noise rows, but the intent head is sure of a care
+    # intent: with the override the offset can catch the noise without losing them.
+    gold = np.array([0] * 20 + [0] * 20 + [2] * 10)
+    groups = np.array([0] * 20 + [1] * 20 + [0] * 10)
+    scores = _scores([(1.0, 0.8)] * 20 + [(1.0, 0.0)] * 20 + [(1.0, 0.8)] * 10)
+    care_top = np.array([0.9] * 20 + [0.0] * 20 + [0.0] * 10)
+    assert kind.tune_noise_offset(scores, gold) <= 0.0  # alone it would bury bank questions
+    off, care_min = kind.tune_kind_thresholds(scores, gold, groups, care_top)
+    assert 0.2 < off <= 1.0 and 0.5 <= care_min <= 0.9
+    assert (kind.kind_predictions(scores, off, care_top, care_min) == gold).all()
+
+
+def test_care_loss_is_limited_per_source_not_only_overall(kind: ModuleType) -> None:
+    # 200 rescued bank rows would hide one tweet (of 21) lost to noise in a pooled count.
+    gold = np.array([0] * 200 + [0] * 21 + [2] * 10)
+    groups = np.array([0] * 200 + [1] * 21 + [0] * 10)
+    scores = _scores([(1.0, 0.8)] * 200 + [(1.0, 0.0)] * 20 + [(1.0, 0.8)] + [(1.0, 0.8)] * 10)
+    care_top = np.array([0.9] * 200 + [0.0] * 21 + [0.0] * 10)
+    off, _ = kind.tune_kind_thresholds(scores, gold, groups, care_top)
+    assert off <= 0.0
+
+
+def test_cross_fit_folds_score_every_out_of_scope_row_once(kind: ModuleType) -> None:
+    from triage_build.data import Example, Splits
+
+    s = Splits()
+    s.kind_train = [Example(f"oos {i}", "noise", 1.0, "clinc_oos") for i in range(40)]
+    s.kind_train += [Example(f"tweet {i}", "care", 0.7, "twcs") for i in range(50)]
+    (fit1, tune1), (fit2, tune2) = kind.cross_fit_folds(s)
+    oos1 = {e.text for e in tune1 if e.source == "clinc_oos"}
+    oos2 = {e.text for e in tune2}
+    assert len(oos1) == len(oos2) == 20 and not oos1 & oos2
+    assert not oos1 & {e.text for e in fit1} and not oos2 & {e.text for e in fit2}
+    assert {e.source for e in tune2} == {"clinc_oos"}

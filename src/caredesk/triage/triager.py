@@ -92,6 +92,7 @@ class Triager:
         *,
         model_id: str = "",
         adjustment: Adjustment | None = None,
+        care_intent_min: float | None = None,
     ) -> None:
         self.language = language
         self.sentiment = sentiment
@@ -99,6 +100,8 @@ class Triager:
         self.intent = intent
         self.model_id = model_id
         self.adjustment = adjustment
+        # Tuned by the build and stored in kind.npz; None (older model files) = no override.
+        self.care_intent_min = care_intent_min
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Triager:
@@ -110,16 +113,16 @@ class Triager:
             return data
 
         manifest = read_manifest(read("manifest.json"))
-        heads = {
-            n: LinearHead.from_npz(n, load_npz(read(f"{n}.npz")))
-            for n in ("sentiment", "kind", "intent")
-        }
+        data = {n: load_npz(read(f"{n}.npz")) for n in ("sentiment", "kind", "intent")}
+        heads = {n: LinearHead.from_npz(n, d) for n, d in data.items()}
+        care_min = data["kind"].get("care_intent_min")
         return cls(
             LanguageIdentifier.from_npz(load_npz(read("language.npz"))),
             ScoredHead(heads["sentiment"]),
             ScoredHead(heads["kind"]),
             ScoredHead(heads["intent"]),
             model_id=str(manifest.get("model_id") or manifest.get("built_at", "")),
+            care_intent_min=float(np.asarray(care_min).item()) if care_min is not None else None,
         )
 
     def with_adjustment(self, blob: bytes | Adjustment | None) -> Triager:
@@ -145,6 +148,7 @@ class Triager:
             heads["intent"],
             model_id=self.model_id,
             adjustment=adj,
+            care_intent_min=self.care_intent_min,
         )
 
     # ------------------------------------------------------------------ single post
@@ -265,6 +269,16 @@ class Triager:
         kind_conf = float(k_p.max())
         intent, intent_conf = self._intent(kind, i_p)
 
+        if kind == "noise":
+            sure = self._confident_care_intent(i_p)
+            if sure is not None:
+                # "when will my card arrive" reads like an unrelated query to the kind head,
+                # but the intent head knows it: a care question must reach an agent.
+                # Its confidence is the intent head's: the kind head's own care share is low.
+                kind, kind_conf = "care", sure[1]
+                intent, intent_conf = self._intent(kind, i_p)
+                reasons.append(f"kind care, not noise: intent '{sure[0]}' {sure[1]:.0%} confident")
+
         if kind == "noise" and intent != "spam":
             # Safety, legal and outage words are never noise: an agent must see them.
             found = find_urgent_terms(p.lower, (rules or _DEFAULT_RULES).urgent_terms)
@@ -332,6 +346,18 @@ class Triager:
                     return "other", conf
                 return name, conf
         return "other", 0.0
+
+    def _confident_care_intent(self, i_p: F32) -> tuple[str, float] | None:
+        """The top intent and its probability if it is a care intent at or above the tuned
+        minimum (``care_intent_min``), else None."""
+        if self.care_intent_min is None:
+            return None
+        idx = int(np.argmax(i_p))
+        name = self.intent.head.classes[idx]
+        conf = float(i_p[idx])
+        if name == "other" or "care" not in INTENT_KINDS.get(name, frozenset()):
+            return None
+        return (name, conf) if conf >= self.care_intent_min else None
 
     def _override(self, p: Prepared) -> dict[str, str]:
         if self.adjustment is None or not self.adjustment.overrides:
