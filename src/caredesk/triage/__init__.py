@@ -11,8 +11,9 @@ See docs/triage.md for the output fields, the intent set, training and measured 
 from caredesk.triage.batch import BatchStats, triage_jsonl
 from caredesk.triage.intents import INTENTS, KINDS, SENTIMENTS
 from caredesk.triage.priority import DEFAULT_URGENT_TERMS, PriorityRules
+from caredesk.triage.result import AuthorInfo, TriageResult
 from caredesk.triage.retrain import Correction, RetrainReport, retrain
-from caredesk.triage.triager import AuthorInfo, Triager, TriageResult, get_triager
+from caredesk.triage.triager import Triager, get_triager
 
 PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal", "low")
 

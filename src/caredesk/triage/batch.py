@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from caredesk.triage.priority import PriorityRules
-from caredesk.triage.triager import AuthorInfo, Triager, get_triager
+from caredesk.triage.result import AuthorInfo
+from caredesk.triage.triager import Triager, get_triager
 
 CHUNK = 512
 MAX_LINE_BYTES = 1_000_000

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from caredesk.triage.heads import F32, LinearHead, ScoredHead, load_npz, read_ma
 from caredesk.triage.intents import INTENT_KINDS
 from caredesk.triage.language import LanguageGuess, LanguageIdentifier
 from caredesk.triage.priority import PriorityRules, decide_priority, find_urgent_terms
+from caredesk.triage.result import AuthorInfo, TriageResult, fallback_result
+from caredesk.triage.result import needs_reply as decide_needs_reply
 from caredesk.triage.text import Prepared, has_emoticon, prepare, word_groups
 
 log = logging.getLogger(__name__)
@@ -25,55 +26,6 @@ log = logging.getLogger(__name__)
 # Below this probability the intent is reported as "other" rather than a guess.
 MIN_INTENT_CONFIDENCE = 0.30
 _DEFAULT_RULES = PriorityRules()
-_ACKS = frozenset(
-    {"ok", "okay", "k", "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool",
-     "tak", "shukriya", "dhanyavad", "धन्यवाद", "शुक्रिया", "شکریہ", "ధన్యవాదాలు", "👍", "🙏"}
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class AuthorInfo:
-    handle: str | None = None
-    followers: int | None = None
-    verified: bool = False
-    vip: bool = False
-
-    @classmethod
-    def from_dict(cls, data: Any) -> AuthorInfo | None:
-        """Lenient: bad fields are dropped, never raised (author data comes from outside)."""
-        if not isinstance(data, dict):
-            return None
-        followers = data.get("followers")
-        if isinstance(followers, bool) or not isinstance(followers, int | float):
-            followers = None
-        handle = data.get("handle")
-        return cls(
-            handle=handle if isinstance(handle, str) else None,
-            followers=max(0, int(followers)) if followers is not None else None,
-            verified=data.get("verified") is True,
-            vip=data.get("vip") is True,
-        )
-
-
-@dataclass(frozen=True)
-class TriageResult:
-    language: str
-    language_confidence: float
-    sentiment: str
-    sentiment_score: float
-    kind: str
-    kind_confidence: float
-    intent: str
-    intent_confidence: float
-    needs_reply: bool
-    priority: str
-    reasons: tuple[str, ...]
-    script: str = "Zyyy"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["reasons"] = list(self.reasons)
-        return d
 
 
 def _files_dir() -> Any:
@@ -173,7 +125,7 @@ class Triager:
             return self._decide(p, probs, author, waiting_minutes, rules)
         except Exception:  # pragma: no cover - last line of defence for untrusted input
             log.exception("triage failed; returning a safe default")
-            return _fallback("triage could not read this post; check it by hand")
+            return fallback_result("triage could not read this post; check it by hand")
 
     def triage_many(
         self,
@@ -206,14 +158,14 @@ class Triager:
         out: list[TriageResult] = []
         for i, p in enumerate(prepared):
             if p is None:
-                out.append(_fallback("triage could not read this post; check it by hand"))
+                out.append(fallback_result("triage could not read this post; check it by hand"))
                 continue
             try:
                 probs = (per_head[0][i], per_head[1][i], per_head[2][i])
                 out.append(self._decide(p, probs, authors[i], float(waits[i]), rules))
             except Exception:  # pragma: no cover
                 log.exception("triage failed; returning a safe default")
-                out.append(_fallback("triage could not read this post; check it by hand"))
+                out.append(fallback_result("triage could not read this post; check it by hand"))
         return out
 
     @staticmethod
@@ -300,7 +252,7 @@ class Triager:
         reasons.append(f"kind {kind} ({kind_conf:.0%})")
         reasons.append(f"intent {intent}" + (f" ({intent_conf:.0%})" if intent != "other" else ""))
 
-        needs_reply, why_reply = _needs_reply(kind, intent, p)
+        needs_reply, why_reply = decide_needs_reply(kind, intent, p)
         reasons.append(why_reply)
         decision = decide_priority(
             kind=kind,
@@ -418,34 +370,6 @@ class Triager:
             reasons=tuple(reasons),
             script=lang.script,
         )
-
-
-def _needs_reply(kind: str, intent: str, p: Prepared) -> tuple[bool, str]:
-    if kind == "noise":
-        return False, "no reply needed: noise"
-    if kind == "engagement" and all(w in _ACKS for w in p.tokens if w[0] not in "!?"):
-        return False, "no reply needed: a bare thank-you or OK closes the conversation"
-    if kind == "engagement":
-        return True, "reply: friendly answer worth giving"
-    if kind == "sales":
-        return True, "reply: sales lead for the engagement/sales team"
-    return True, "reply: customer expects help"
-
-
-def _fallback(reason: str) -> TriageResult:
-    return TriageResult(
-        language="und",
-        language_confidence=0.0,
-        sentiment="neutral",
-        sentiment_score=0.0,
-        kind="care",
-        kind_confidence=0.0,
-        intent="other",
-        intent_confidence=0.0,
-        needs_reply=True,
-        priority="normal",
-        reasons=(reason,),
-    )
 
 
 _cached: Triager | None = None
