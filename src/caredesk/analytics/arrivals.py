@@ -12,13 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caredesk.analytics.daily import split_period
-from caredesk.analytics.queries import ReportFilter
+from caredesk.analytics.queries import ReportFilter, dimension_where
 from caredesk.models import ReportArrivalsDaily, ReportHourly, ReportHourlyTotal
 
 HOURLY: Table = ReportHourly.__table__  # type: ignore[assignment]
@@ -98,20 +98,6 @@ def _dims_filtered(f: ReportFilter) -> bool:
     return any(v is not None for v in (f.team_id, f.channel, f.language, f.kind))
 
 
-def _dim_conds(table: Table, f: ReportFilter) -> list[ColumnElement[bool]]:
-    c = table.c
-    out: list[ColumnElement[bool]] = []
-    for col, value in (
-        (c.team_id, f.team_id),
-        (c.channel, f.channel),
-        (c.language, f.language),
-        (c.kind, f.kind),
-    ):
-        if value is not None:
-            out.append(col == value)
-    return out
-
-
 def _n(value: object) -> int:
     return int(value) if isinstance(value, int | float | Decimal) else 0
 
@@ -119,7 +105,7 @@ def _n(value: object) -> int:
 def hourly_counts(session: Session, f: ReportFilter) -> list[tuple[datetime, int, int]]:
     """(UTC hour, inbound messages, new conversations) with traffic, oldest first."""
     if _dims_filtered(f):
-        table, conds = HOURLY, _dim_conds(HOURLY, f)
+        table, conds = HOURLY, dimension_where(HOURLY.c, f)
     else:
         table, conds = HOURLY_TOTALS, []
     c = table.c
@@ -154,7 +140,7 @@ def volume_split(session: Session, f: ReportFilter) -> dict[str, dict[str, int]]
     out: dict[str, dict[str, int]] = {"channel": {}, "kind": {}, "language": {}}
     for table, time_col, lo, hi in parts:
         c = table.c
-        conds = _dim_conds(table, f)
+        conds = dimension_where(table.c, f)
         if f.workspace_ids is not None:
             conds.append(c.workspace_id.in_(f.workspace_ids))
         if lo is not None:

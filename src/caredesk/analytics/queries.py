@@ -78,15 +78,7 @@ def facts_where(f: ReportFilter, *, index_only: bool = False) -> list[ColumnElem
         out.append(c.started_at < f.until)
     if index_only:
         return out
-    if f.team_id is not None:
-        out.append(c.team_id == f.team_id)
-    if f.channel is not None:
-        out.append(c.channel == f.channel)
-    if f.language is not None:
-        out.append(c.language == f.language)
-    if f.kind is not None:
-        out.append(c.kind == f.kind)
-    return out
+    return [*out, *dimension_where(c, f)]
 
 
 def hourly_where(f: ReportFilter) -> list[ColumnElement[bool]]:
@@ -98,15 +90,18 @@ def hourly_where(f: ReportFilter) -> list[ColumnElement[bool]]:
         out.append(c.hour >= f.since)
     if f.until is not None:
         out.append(c.hour < f.until)
-    for col, value in (
+    return [*out, *dimension_where(c, f)]
+
+
+def dimension_where(c: Any, f: ReportFilter) -> list[ColumnElement[bool]]:
+    """The filter's team, channel, language and kind, on any table with those columns."""
+    dims = (
         (c.team_id, f.team_id),
         (c.channel, f.channel),
         (c.language, f.language),
         (c.kind, f.kind),
-    ):
-        if value is not None:
-            out.append(col == value)
-    return out
+    )
+    return [col == value for col, value in dims if value is not None]
 
 
 def _n(value: object) -> int:

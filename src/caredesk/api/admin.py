@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from caredesk.conversations.access import role_in
 from caredesk.conversations.agents import do_create_team
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
-from caredesk.kit.db import unit_of_work
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.errors import Conflict, Forbidden, NotFound
-from caredesk.kit.runtime import Runtime
 from caredesk.listening.service import brand_settings
 from caredesk.models import Agent, Membership, Team, Workspace
 from caredesk.routing.admin import do_update_team
@@ -91,11 +90,9 @@ def scope(session: Session, agent: Agent, workspace_id: int, *, manage: bool) ->
     return workspace
 
 
-def _writer(request: Request, ws: WebSession) -> Runtime:
+def _check_csrf(request: Request, ws: WebSession) -> None:
     if not secrets.compare_digest(ws.csrf, request.headers.get("x-csrf-token") or ""):
         raise Forbidden("missing or wrong X-CSRF-Token header")
-    rt: Runtime = request.app.state.runtime
-    return rt
 
 
 def _workspace_out(w: Workspace) -> WorkspaceOut:
@@ -136,24 +133,27 @@ def list_teams(
 def create_team(
     workspace_id: int, body: TeamIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> TeamOut:
-    rt = _writer(request, ws)
-    with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+    _check_csrf(request, ws)
+    clock = runtime(request).clock
+
+    def go(session: Session, agent: Agent) -> TeamOut:
         w = scope(session, agent, workspace_id, manage=True)
         taken = session.execute(
             select(Team.id).where(Team.workspace_id == w.id, Team.name == body.name.strip())
         ).first()
         if taken:
             raise Conflict(f"a team called {body.name.strip()!r} already exists")
-        team = do_create_team(session, rt.clock, w, body.name.strip(), body.kind)
+        team = do_create_team(session, clock, w, body.name.strip(), body.kind)
         changes = {
             "timezone": body.timezone or w.timezone,
             "business_hours": body.business_hours,
             "holidays": body.holidays,
             "languages": body.languages,
         }
-        do_update_team(session, rt.clock, team, agent=agent, changes=changes)
+        do_update_team(session, clock, team, agent=agent, changes=changes)
         return TeamOut.model_validate(team, from_attributes=True)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.get("/agents", response_model=list[AgentOut])

@@ -10,14 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from caredesk.api.replies import problems_response, runtime_of, write_as_agent
+from caredesk.api.replies import write_or_problems
 from caredesk.conversations.access import access_conversation, access_team, access_workspace
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.errors import ValidationFailed
 from caredesk.models import Agent, CannedResponse
 from caredesk.replies import canned as canned_svc
-from caredesk.replies.problems import ProblemsFound
 
 router = APIRouter(prefix="/api/v1", tags=["canned"])
 
@@ -87,7 +87,7 @@ def _save_canned(
             raise ValidationFailed("team_id belongs to another workspace")
         canned = canned_svc.do_save_canned(
             session,
-            runtime_of(request).clock,
+            runtime(request).clock,
             workspace,
             name=body.name,
             shortcut=body.shortcut,
@@ -99,11 +99,7 @@ def _save_canned(
         )
         return canned_dict(canned, canned_svc.variants_of(session, [canned.id])[canned.id])
 
-    try:
-        out = write_as_agent(request, ws, go)
-    except ProblemsFound as exc:
-        return problems_response(exc)
-    return JSONResponse(out, status_code=201 if canned_id is None else 200)
+    return write_or_problems(request, ws, go, status_code=201 if canned_id is None else 200)
 
 
 @router.post("/workspaces/{workspace_id}/canned", status_code=201)
@@ -130,9 +126,7 @@ def delete_canned(
 ) -> None:
     def go(session: Session, agent: Agent) -> None:
         access_workspace(session, agent, workspace_id, manage=True)
-        canned_svc.do_delete_canned(
-            session, runtime_of(request).clock, workspace_id, canned_id, agent
-        )
+        canned_svc.do_delete_canned(session, runtime(request).clock, workspace_id, canned_id, agent)
 
     write_as_agent(request, ws, go)
 
@@ -144,9 +138,7 @@ def install_starter(
     def go(session: Session, agent: Agent) -> dict[str, Any]:
         workspace = access_workspace(session, agent, workspace_id, manage=True)
         return {
-            "added": canned_svc.do_install_starter_set(
-                session, runtime_of(request).clock, workspace
-            )
+            "added": canned_svc.do_install_starter_set(session, runtime(request).clock, workspace)
         }
 
     return write_as_agent(request, ws, go)
@@ -186,7 +178,7 @@ def insert_canned(
         else:
             raise ValidationFailed("give a shortcut (like /refund) or a canned_id")
         inserted = canned_svc.do_insert_canned(
-            session, runtime_of(request).clock, conversation, agent, canned, language=body.language
+            session, runtime(request).clock, conversation, agent, canned, language=body.language
         )
         return inserted.to_dict()
 

@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 from caredesk.channels import accounts as service
 from caredesk.channels import repository as channel_repo
 from caredesk.conversations.access import role_in
-from caredesk.httpkit.deps import web_session
+from caredesk.httpkit.deps import runtime, web_session
 from caredesk.httpkit.session import WebSession
-from caredesk.kit.db import unit_of_work
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.errors import Forbidden, NotFound
-from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, ChannelAccount, Workspace
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}/channel-accounts", tags=["channels"])
@@ -39,15 +38,14 @@ class AccountPatch(BaseModel):
     secrets: dict[str, str | None] | None = None
 
 
-def _admin_workspace(session: Session, agent_id: int, workspace_id: int) -> tuple[Agent, Workspace]:
-    agent = session.get_one(Agent, agent_id)
+def _admin_workspace(session: Session, agent: Agent, workspace_id: int) -> Workspace:
     workspace = session.get(Workspace, workspace_id)
     role = role_in(session, agent, workspace_id)
     if workspace is None or role is None or not agent.is_active:
         raise NotFound("workspace not found")
     if role != "admin":
         raise Forbidden("only an admin of this workspace can manage its channel accounts")
-    return agent, workspace
+    return workspace
 
 
 def _account(session: Session, workspace: Workspace, account_id: int) -> ChannelAccount:
@@ -61,25 +59,27 @@ def _account(session: Session, workspace: Workspace, account_id: int) -> Channel
 def list_accounts(
     workspace_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> list[dict[str, Any]]:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        _, workspace = _admin_workspace(session, ws.agent_id, workspace_id)
+    def go(session: Session, agent: Agent) -> list[dict[str, Any]]:
+        workspace = _admin_workspace(session, agent, workspace_id)
         return [
             service.account_view(session, a)
             for a in channel_repo.accounts_of(session, workspace.id)
         ]
+
+    return write_as_agent(request, ws, go)
 
 
 @router.post("", status_code=201, summary="Add a channel account")
 def add_account(
     workspace_id: int, body: AccountIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> dict[str, Any]:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        agent, workspace = _admin_workspace(session, ws.agent_id, workspace_id)
+    clock = runtime(request).clock
+
+    def go(session: Session, agent: Agent) -> dict[str, Any]:
+        workspace = _admin_workspace(session, agent, workspace_id)
         account = service.do_add_account(
             session,
-            rt.clock,
+            clock,
             workspace,
             kind=body.kind,
             handle=body.handle,
@@ -90,18 +90,21 @@ def add_account(
             actor_agent_id=agent.id,
         )
         for key, value in sorted(body.secrets.items()):
-            service.do_set_secret(session, rt.clock, account, key, value, actor_agent_id=agent.id)
+            service.do_set_secret(session, clock, account, key, value, actor_agent_id=agent.id)
         return service.account_view(session, account)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.get("/{account_id}", summary="One channel account")
 def get_account(
     workspace_id: int, account_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> dict[str, Any]:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        _, workspace = _admin_workspace(session, ws.agent_id, workspace_id)
+    def go(session: Session, agent: Agent) -> dict[str, Any]:
+        workspace = _admin_workspace(session, agent, workspace_id)
         return service.account_view(session, _account(session, workspace, account_id))
+
+    return write_as_agent(request, ws, go)
 
 
 @router.patch("/{account_id}", summary="Change settings, enable/disable, set or remove secrets")
@@ -112,31 +115,31 @@ def patch_account(
     request: Request,
     ws: WebSession = Depends(web_session),
 ) -> dict[str, Any]:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        agent, workspace = _admin_workspace(session, ws.agent_id, workspace_id)
-        account = _account(session, workspace, account_id)
+    clock = runtime(request).clock
+
+    def go(session: Session, agent: Agent) -> dict[str, Any]:
+        account = _account(session, _admin_workspace(session, agent, workspace_id), account_id)
         if body.config:
-            service.do_update_config(
-                session, rt.clock, account, body.config, actor_agent_id=agent.id
-            )
+            service.do_update_config(session, clock, account, body.config, actor_agent_id=agent.id)
         for key, value in sorted((body.secrets or {}).items()):
-            service.do_set_secret(session, rt.clock, account, key, value, actor_agent_id=agent.id)
+            service.do_set_secret(session, clock, account, key, value, actor_agent_id=agent.id)
         if body.is_active is not None:
-            service.do_set_active(
-                session, rt.clock, account, body.is_active, actor_agent_id=agent.id
-            )
+            service.do_set_active(session, clock, account, body.is_active, actor_agent_id=agent.id)
         return service.account_view(session, account)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.delete("/{account_id}", status_code=204, summary="Disable a channel account (kept)")
 def disable_account(
     workspace_id: int, account_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> Response:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        agent, workspace = _admin_workspace(session, ws.agent_id, workspace_id)
-        account = _account(session, workspace, account_id)
+    def go(session: Session, agent: Agent) -> None:
+        account = _account(session, _admin_workspace(session, agent, workspace_id), account_id)
         # Disabled, not deleted: its conversations and inbox history still point at it.
-        service.do_set_active(session, rt.clock, account, False, actor_agent_id=agent.id)
+        service.do_set_active(
+            session, runtime(request).clock, account, False, actor_agent_id=agent.id
+        )
+
+    write_as_agent(request, ws, go)
     return Response(status_code=204)

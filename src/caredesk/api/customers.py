@@ -17,10 +17,9 @@ from caredesk.conversations.customers import (
     do_update_customer,
 )
 from caredesk.conversations.notes import do_add_customer_note
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
-from caredesk.kit.db import unit_of_work
-from caredesk.kit.runtime import Runtime
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.models import Agent, Customer, Note
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -97,11 +96,6 @@ class NoteIn(BaseModel):
     body: str = Field(min_length=1, max_length=10_000)
 
 
-def _rt(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
 def _profile(session: Session, customer: Customer) -> ProfileOut:
     p = customer_profile(session, customer)
     return ProfileOut(
@@ -129,12 +123,12 @@ def patch_customer(
     request: Request,
     ws: WebSession = Depends(web_session),
 ) -> CustomerOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> CustomerOut:
         customer = access_customer(session, me, customer_id)
-        do_update_customer(session, rt.clock, customer, agent=me, changes=body)
+        do_update_customer(session, runtime(request).clock, customer, agent=me, changes=body)
         return CustomerOut.of(customer)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.post("/customers/{customer_id}/merge", response_model=ProfileOut)
@@ -142,13 +136,14 @@ def post_merge(
     customer_id: int, body: MergeIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> ProfileOut:
     """Merge this customer into ``into_customer_id``; the history moves with it."""
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+
+    def go(session: Session, me: Agent) -> ProfileOut:
         source = access_customer(session, me, customer_id)
         target = access_customer(session, me, body.into_customer_id)
-        do_merge_customers(session, rt.clock, source, target, agent=me)
+        do_merge_customers(session, runtime(request).clock, source, target, agent=me)
         return _profile(session, target)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.post("/customers/{customer_id}/split", response_model=ProfileOut, status_code=201)
@@ -156,13 +151,12 @@ def post_split(
     customer_id: int, body: SplitIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> ProfileOut:
     """Move identities (and the conversations they opened) to a new customer."""
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+
+    def go(session: Session, me: Agent) -> ProfileOut:
         customer = access_customer(session, me, customer_id)
         new = do_split_customer(
             session,
-            rt.clock,
+            runtime(request).clock,
             customer,
             body.identity_ids,
             agent=me,
@@ -170,13 +164,17 @@ def post_split(
         )
         return _profile(session, new)
 
+    return write_as_agent(request, ws, go)
+
 
 @router.post("/customers/{customer_id}/notes", response_model=NoteOut, status_code=201)
 def post_customer_note(
     customer_id: int, body: NoteIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> NoteOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> NoteOut:
         customer = access_customer(session, me, customer_id)
-        return NoteOut.of(do_add_customer_note(session, rt.clock, customer, me, body.body))
+        return NoteOut.of(
+            do_add_customer_note(session, runtime(request).clock, customer, me, body.body)
+        )
+
+    return write_as_agent(request, ws, go)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
@@ -17,11 +18,11 @@ from caredesk.conversations.followups import (
     follow_ups_of,
 )
 from caredesk.conversations.notes import workspace_agents
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
-from caredesk.kit.db import unit_of_work
+from caredesk.httpkit.writes import write_as_agent
+from caredesk.kit.clock import Clock
 from caredesk.kit.errors import ValidationFailed
-from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, FollowUp
 
 router = APIRouter(prefix="/api/v1", tags=["follow-ups"])
@@ -60,20 +61,15 @@ class FollowUpOut(BaseModel):
         )
 
 
-def _rt(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
 @router.post(
     "/conversations/{conversation_id}/follow-ups", response_model=FollowUpOut, status_code=201
 )
 def post_follow_up(
     conversation_id: int, body: FollowUpIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> FollowUpOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    clock = runtime(request).clock
+
+    def go(session: Session, me: Agent) -> FollowUpOut:
         c = access_conversation(session, me, conversation_id)
         owner = None
         if body.owner_id is not None and body.owner_id != me.id:
@@ -83,7 +79,7 @@ def post_follow_up(
                 raise ValidationFailed(f"agent {body.owner_id} is not in this workspace")
         fu = do_schedule_follow_up(
             session,
-            rt.clock,
+            clock,
             c,
             me,
             kind=body.kind,
@@ -91,7 +87,9 @@ def post_follow_up(
             note=body.note,
             owner=owner,
         )
-        return FollowUpOut.of(fu, rt.clock.now())
+        return FollowUpOut.of(fu, clock.now())
+
+    return write_as_agent(request, ws, go)
 
 
 @router.get("/conversations/{conversation_id}/follow-ups", response_model=list[FollowUpOut])
@@ -102,7 +100,7 @@ def list_follow_ups(
     session: Session = Depends(db),
 ) -> list[FollowUpOut]:
     c = access_conversation(session, agent, conversation_id)
-    now = _rt(request).clock.now()
+    now = runtime(request).clock.now()
     return [FollowUpOut.of(f, now) for f in follow_ups_of(session, c.id)]
 
 
@@ -111,7 +109,7 @@ def due_follow_ups(
     request: Request, agent: Agent = Depends(current_agent), session: Session = Depends(db)
 ) -> list[FollowUpOut]:
     """The signed-in agent's follow-ups that are due or overdue, oldest first."""
-    now = _rt(request).clock.now()
+    now = runtime(request).clock.now()
     return [FollowUpOut.of(f, now) for f in follow_ups_due(session, agent.id, now)]
 
 
@@ -119,21 +117,27 @@ def due_follow_ups(
 def post_done(
     follow_up_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> FollowUpOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
-        fu = do_complete_follow_up(
-            session, rt.clock, access_follow_up(session, me, follow_up_id), me
-        )
-        return FollowUpOut.of(fu, rt.clock.now())
+    return _finish(request, ws, follow_up_id, do_complete_follow_up)
 
 
 @router.post("/follow-ups/{follow_up_id}/cancel", response_model=FollowUpOut)
 def post_cancel(
     follow_up_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> FollowUpOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
-        fu = do_cancel_follow_up(session, rt.clock, access_follow_up(session, me, follow_up_id), me)
-        return FollowUpOut.of(fu, rt.clock.now())
+    return _finish(request, ws, follow_up_id, do_cancel_follow_up)
+
+
+def _finish(
+    request: Request,
+    ws: WebSession,
+    follow_up_id: int,
+    do: Callable[[Session, Clock, FollowUp, Agent], FollowUp],
+) -> FollowUpOut:
+    """Mark a follow-up done or cancelled (``do``) and answer with it."""
+    clock = runtime(request).clock
+
+    def go(session: Session, me: Agent) -> FollowUpOut:
+        fu = do(session, clock, access_follow_up(session, me, follow_up_id), me)
+        return FollowUpOut.of(fu, clock.now())
+
+    return write_as_agent(request, ws, go)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from caredesk.api.replies import runtime_of, write_as_agent
 from caredesk.conversations.access import access_conversation, access_workspace
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.models import Agent
 from caredesk.replies import kb
 
@@ -70,7 +70,7 @@ def _save_article(
         workspace = access_workspace(session, agent, workspace_id)
         article = kb.do_save_article(
             session,
-            runtime_of(request).clock,
+            runtime(request).clock,
             workspace,
             title=body.title,
             body=body.body,
@@ -109,7 +109,7 @@ def delete_kb(
 ) -> None:
     def go(session: Session, agent: Agent) -> None:
         access_workspace(session, agent, workspace_id, manage=True)
-        kb.do_delete_article(session, runtime_of(request).clock, workspace_id, article_id, agent)
+        kb.do_delete_article(session, runtime(request).clock, workspace_id, article_id, agent)
 
     write_as_agent(request, ws, go)
 
@@ -126,7 +126,7 @@ def article_from_resolution(
     def go(session: Session, agent: Agent) -> dict[str, Any]:
         conversation = access_conversation(session, agent, conversation_id)
         article = kb.do_article_from_resolution(
-            session, runtime_of(request).clock, conversation, agent, title=body.title, url=body.url
+            session, runtime(request).clock, conversation, agent, title=body.title, url=body.url
         )
         return _article(article)
 

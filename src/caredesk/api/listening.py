@@ -9,11 +9,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.access import access_workspace
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
-from caredesk.kit.db import unit_of_work
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.errors import NotFound
-from caredesk.kit.runtime import Runtime
 from caredesk.listening import repository as repo
 from caredesk.listening.cache import RULEBOOK
 from caredesk.listening.errors import RuleSyntaxError
@@ -134,13 +133,11 @@ def list_rules(
 def create_rule(
     workspace_id: int, body: RuleIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> RuleOut:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, agent: Agent) -> RuleOut:
         workspace = access_workspace(session, agent, workspace_id, manage=True)
         rule = do_create_rule(
             session,
-            rt.clock,
+            runtime(request).clock,
             workspace,
             name=body.name,
             query=body.query,
@@ -148,8 +145,9 @@ def create_rule(
             is_active=body.is_active,
             actor_agent_id=agent.id,
         )
-        out = RuleOut.of(rule)
-    return out
+        return RuleOut.of(rule)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.get("/listening-rules/{rule_id}", response_model=RuleOut)
@@ -171,13 +169,11 @@ def update_rule(
     request: Request,
     ws: WebSession = Depends(web_session),
 ) -> RuleOut:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, agent: Agent) -> RuleOut:
         access_workspace(session, agent, workspace_id, manage=True)
         rule = do_update_rule(
             session,
-            rt.clock,
+            runtime(request).clock,
             _rule(session, workspace_id, rule_id),
             name=body.name,
             query=body.query,
@@ -185,21 +181,21 @@ def update_rule(
             is_active=body.is_active,
             actor_agent_id=agent.id,
         )
-        out = RuleOut.of(rule)
-    return out
+        return RuleOut.of(rule)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.delete("/listening-rules/{rule_id}", status_code=204)
 def delete_rule(
     workspace_id: int, rule_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> Response:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, agent: Agent) -> None:
         access_workspace(session, agent, workspace_id, manage=True)
-        do_delete_rule(
-            session, rt.clock, _rule(session, workspace_id, rule_id), actor_agent_id=agent.id
-        )
+        rule = _rule(session, workspace_id, rule_id)
+        do_delete_rule(session, runtime(request).clock, rule, actor_agent_id=agent.id)
+
+    write_as_agent(request, ws, go)
     return Response(status_code=204)
 
 
@@ -274,19 +270,19 @@ def get_brand(
 def put_brand(
     workspace_id: int, body: BrandIO, request: Request, ws: WebSession = Depends(web_session)
 ) -> BrandIO:
-    rt: Runtime = request.app.state.runtime
-    with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, agent: Agent) -> BrandIO:
         workspace = access_workspace(session, agent, workspace_id, manage=True)
         saved = do_set_brand(
             session,
-            rt.clock,
+            runtime(request).clock,
             workspace,
             brand_terms=body.brand_terms,
             brand_handles=body.brand_handles,
             actor_agent_id=agent.id,
         )
-    return BrandIO(**saved)
+        return BrandIO(**saved)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.get("/listening-stats", response_model=StatsOut)

@@ -1,12 +1,12 @@
 """JSON API for the composer: brand-voice lint, checked send, moving to private, delivery
-retry, suggestions, customer history and the team guidelines they check against; plus the
-helpers the other reply routers share (:mod:`api.canned`, :mod:`api.kb`). Thin: parse, check
-access, call one service, serialise. Problems come back with code, message, span, line/column."""
+retry, suggestions, customer history and the team guidelines they check against; plus
+``write_or_problems``, which :mod:`api.canned` shares. Thin: parse, check access, call one
+service, serialise. Problems come back with code, message, span, line/column."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -14,11 +14,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.access import access_conversation, access_team
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
-from caredesk.kit.db import unit_of_work
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.errors import NotFound
-from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, Message
 from caredesk.replies import kb
 from caredesk.replies.composer import Override, do_send_checked_reply, lint_for_conversation
@@ -32,25 +31,22 @@ from caredesk.replies.suggest import conversation_query, past_replies_ready, sug
 
 router = APIRouter(prefix="/api/v1", tags=["replies"])
 MIN_ARTICLE_SIMILARITY = 0.05
-T = TypeVar("T")
 
 
-def runtime_of(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-def write_as_agent(request: Request, ws: WebSession, fn: Callable[[Session, Agent], T]) -> T:
-    """Run one write in its own unit of work as the signed-in agent."""
-    with unit_of_work(runtime_of(request).sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
-        return fn(session, agent)
-
-
-def problems_response(exc: ProblemsFound) -> JSONResponse:
-    return JSONResponse(
-        {"error": exc.message, "problems": exc.problem_dicts()}, status_code=exc.status_code
-    )
+def write_or_problems(
+    request: Request,
+    ws: WebSession,
+    fn: Callable[[Session, Agent], dict[str, Any]],
+    *,
+    status_code: int,
+) -> JSONResponse:
+    """``write_as_agent``; template or guideline problems come back each with its place."""
+    try:
+        return JSONResponse(write_as_agent(request, ws, fn), status_code=status_code)
+    except ProblemsFound as exc:
+        return JSONResponse(
+            {"error": exc.message, "problems": exc.problem_dicts()}, status_code=exc.status_code
+        )
 
 
 def message_dict(m: Message) -> dict[str, Any]:
@@ -118,7 +114,7 @@ def send(
         override = Override(body.override_reason or "") if body.override else None
         message = do_send_checked_reply(
             session,
-            runtime_of(request).clock,
+            runtime(request).clock,
             conversation,
             agent,
             body.text,
@@ -128,10 +124,7 @@ def send(
         )
         return message_dict(message)
 
-    try:
-        return JSONResponse(write_as_agent(request, ws, go), status_code=201)
-    except ProblemsFound as exc:
-        return problems_response(exc)
+    return write_or_problems(request, ws, go, status_code=201)
 
 
 @router.post("/conversations/{conversation_id}/move-to-private", status_code=201)
@@ -142,7 +135,7 @@ def move_to_private(
         conversation = access_conversation(session, agent, conversation_id)
         moved = do_move_to_private(
             session,
-            runtime_of(request).clock,
+            runtime(request).clock,
             conversation,
             agent,
             via=body.via,
@@ -155,10 +148,7 @@ def move_to_private(
             "status": conversation.status,
         }
 
-    try:
-        return JSONResponse(write_as_agent(request, ws, go), status_code=201)
-    except ProblemsFound as exc:
-        return problems_response(exc)
+    return write_or_problems(request, ws, go, status_code=201)
 
 
 @router.post("/messages/{message_id}/retry")
@@ -172,7 +162,7 @@ def retry_delivery(
         if message is None:
             raise NotFound("message not found")
         access_conversation(session, agent, message.conversation_id)
-        return message_dict(do_retry_delivery(session, runtime_of(request).clock, message, agent))
+        return message_dict(do_retry_delivery(session, runtime(request).clock, message, agent))
 
     return write_as_agent(request, ws, go)
 
@@ -222,6 +212,6 @@ def put_guidelines(
 ) -> dict[str, Any]:
     def go(session: Session, agent: Agent) -> dict[str, Any]:
         team = access_team(session, agent, team_id, manage=True)
-        return do_set_guidelines(session, runtime_of(request).clock, team, body, agent).to_dict()
+        return do_set_guidelines(session, runtime(request).clock, team, body, agent).to_dict()
 
     return write_as_agent(request, ws, go)

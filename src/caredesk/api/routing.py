@@ -17,11 +17,10 @@ from caredesk.conversations.access import (
     access_workspace,
     workspace_ids_of,
 )
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
-from caredesk.kit.db import unit_of_work
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.errors import NotFound
-from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, Conversation, SlaPolicy, Team
 from caredesk.routing import admin
 from caredesk.routing import repository as repo
@@ -157,11 +156,6 @@ class PolicyOut(PolicyIn):
     id: int
 
 
-def _rt(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
 def _owner(c: Conversation) -> OwnerOut:
     return OwnerOut(id=c.id, team_id=c.team_id, assignee_id=c.assignee_id, version=c.version)
 
@@ -189,7 +183,7 @@ def get_queue(
         sort=sort,
         limit=limit,
     )
-    now = _rt(request).clock.now()
+    now = runtime(request).clock.now()
     return [QueueItem.of(c, now) for c in rows]
 
 
@@ -197,13 +191,11 @@ def get_queue(
 def post_assign(
     conversation_id: int, body: AssignIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> OwnerOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> OwnerOut:
         c = access_conversation(session, me, conversation_id)
         do_assign(
             session,
-            rt.clock,
+            runtime(request).clock,
             c,
             body.agent_id,
             actor=me,
@@ -212,30 +204,30 @@ def post_assign(
         )
         return _owner(c)
 
+    return write_as_agent(request, ws, go)
+
 
 @router.post("/conversations/{conversation_id}/unassign", response_model=OwnerOut)
 def post_unassign(
     conversation_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> OwnerOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> OwnerOut:
         c = access_conversation(session, me, conversation_id)
-        do_unassign(session, rt.clock, c, actor=me)
+        do_unassign(session, runtime(request).clock, c, actor=me)
         return _owner(c)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.post("/conversations/{conversation_id}/transfer", response_model=OwnerOut)
 def post_transfer(
     conversation_id: int, body: TransferIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> OwnerOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> OwnerOut:
         c = access_conversation(session, me, conversation_id)
         do_transfer(
             session,
-            rt.clock,
+            runtime(request).clock,
             c,
             actor=me,
             team_id=body.team_id,
@@ -245,17 +237,21 @@ def post_transfer(
         )
         return _owner(c)
 
+    return write_as_agent(request, ws, go)
+
 
 @router.post("/workspaces/{workspace_id}/presence")
 def post_presence(
     workspace_id: int, body: PresenceIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> dict[str, str]:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> dict[str, str]:
         access_workspace(session, me, workspace_id)
-        admin.do_set_presence(session, rt.clock, me, body.presence, workspace_id=workspace_id)
+        admin.do_set_presence(
+            session, runtime(request).clock, me, body.presence, workspace_id=workspace_id
+        )
         return {"presence": me.presence}
+
+    return write_as_agent(request, ws, go)
 
 
 @router.patch("/workspaces/{workspace_id}/agents/{agent_id}/skills")
@@ -266,16 +262,14 @@ def patch_skills(
     request: Request,
     ws: WebSession = Depends(web_session),
 ) -> dict[str, Any]:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> dict[str, Any]:
         access_workspace(session, me, workspace_id, manage=me.id != agent_id)
         target = session.get(Agent, agent_id)
         if target is None or not repo.is_member(session, agent_id, workspace_id):
             raise NotFound("agent not found")
         admin.do_set_skills(
             session,
-            rt.clock,
+            runtime(request).clock,
             target,
             agent=me,
             languages=body.languages,
@@ -288,27 +282,29 @@ def patch_skills(
             "capacity": target.capacity,
         }
 
+    return write_as_agent(request, ws, go)
+
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
 def patch_team(
     team_id: int, body: TeamIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> TeamOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> TeamOut:
         team = access_team(session, me, team_id, manage=True)
         changes = body.model_dump(exclude_unset=True)
-        admin.do_update_team(session, rt.clock, team, agent=me, changes=changes)
+        admin.do_update_team(session, runtime(request).clock, team, agent=me, changes=changes)
         return TeamOut.of(team)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.delete("/teams/{team_id}", status_code=204)
 def delete_team(team_id: int, request: Request, ws: WebSession = Depends(web_session)) -> Response:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> None:
         team = access_team(session, me, team_id, manage=True)
-        admin.do_delete_team(session, rt.clock, team, agent=me)
+        admin.do_delete_team(session, runtime(request).clock, team, agent=me)
+
+    write_as_agent(request, ws, go)
     return Response(status_code=204)
 
 
@@ -320,29 +316,29 @@ def put_member(
     request: Request,
     ws: WebSession = Depends(web_session),
 ) -> Response:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
-        team = access_team(session, me, team_id, manage=True)
-        member = session.get(Agent, agent_id)
-        if member is None:
-            raise NotFound("agent not found")
-        admin.do_set_team_member(session, rt.clock, team, member, agent=me, backup=body.backup)
-    return Response(status_code=204)
+    return _set_member(request, ws, team_id, agent_id, present=True, backup=body.backup)
 
 
 @router.delete("/teams/{team_id}/members/{agent_id}", status_code=204)
 def delete_member(
     team_id: int, agent_id: int, request: Request, ws: WebSession = Depends(web_session)
 ) -> Response:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    return _set_member(request, ws, team_id, agent_id, present=False, backup=False)
+
+
+def _set_member(
+    request: Request, ws: WebSession, team_id: int, agent_id: int, *, present: bool, backup: bool
+) -> Response:
+    def go(session: Session, me: Agent) -> None:
         team = access_team(session, me, team_id, manage=True)
         member = session.get(Agent, agent_id)
         if member is None:
             raise NotFound("agent not found")
-        admin.do_set_team_member(session, rt.clock, team, member, agent=me, present=False)
+        admin.do_set_team_member(
+            session, runtime(request).clock, team, member, agent=me, backup=backup, present=present
+        )
+
+    write_as_agent(request, ws, go)
     return Response(status_code=204)
 
 
@@ -350,13 +346,11 @@ def delete_member(
 def post_rule(
     workspace_id: int, body: RuleIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> RuleOut:
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+    def go(session: Session, me: Agent) -> RuleOut:
         access_workspace(session, me, workspace_id, manage=True)
         rule = admin.do_save_rule(
             session,
-            rt.clock,
+            runtime(request).clock,
             workspace_id,
             agent=me,
             name=body.name,
@@ -366,6 +360,8 @@ def post_rule(
             active=body.active,
         )
         return RuleOut.model_validate(rule, from_attributes=True)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.get("/workspaces/{workspace_id}/routing-rules", response_model=list[RuleOut])
@@ -382,14 +378,15 @@ def put_policy(
     workspace_id: int, body: PolicyIn, request: Request, ws: WebSession = Depends(web_session)
 ) -> PolicyOut:
     """Create or replace the policy for (team, priority, channel)."""
-    rt = _rt(request)
-    with unit_of_work(rt.sessions) as session:
-        me = session.get_one(Agent, ws.agent_id)
+
+    def go(session: Session, me: Agent) -> PolicyOut:
         access_workspace(session, me, workspace_id, manage=True)
         policy = admin.do_save_sla_policy(
-            session, rt.clock, workspace_id, agent=me, **body.model_dump()
+            session, runtime(request).clock, workspace_id, agent=me, **body.model_dump()
         )
         return _policy_out(policy)
+
+    return write_as_agent(request, ws, go)
 
 
 @router.get("/workspaces/{workspace_id}/sla-policies", response_model=list[PolicyOut])

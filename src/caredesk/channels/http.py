@@ -8,6 +8,7 @@ until T", so we stop calling instead of burning a 429.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -17,10 +18,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import structlog
 
 from caredesk.channels.base import ChannelError, PermanentChannelError, TransientChannelError
 from caredesk.kit.clock import Clock, SystemClock
 from caredesk.kit.shared_blocks import SharedBlocks, shared_blocks
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
@@ -278,6 +282,23 @@ def join_url(base: str, path: str) -> str:
 # --- helpers shared by the adapters: webhook bodies and account settings -------------------
 
 DEFAULT_MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+def token_key(token: str) -> str:
+    # Rate limits are per token; key the book by a digest, never by the secret itself.
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def load_cursor(cursor: str | None, kind: str) -> dict[str, Any]:
+    """A polling cursor (JSON); an unreadable one starts afresh, logged as ``<kind>.cursor...``."""
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        log.warning(f"{kind}.cursor.unreadable", cursor=cursor[:100])
+        return {}
+    return dict(state) if isinstance(state, Mapping) else {}
 
 
 def load_webhook_json(body: bytes, max_bytes: int = DEFAULT_MAX_WEBHOOK_BYTES) -> Any:

@@ -66,12 +66,42 @@ def do_add_note(
     session: Session, clock: Clock, conversation: Conversation, agent: Agent, body: str
 ) -> Note:
     """A private note on a conversation; each mentioned colleague gets an event (a notice)."""
-    text = _clean_body(body)
-    mentioned = resolve_mentions(text, workspace_agents(session, conversation.workspace_id))
-    note = Note(
+    return _add_note(
+        session,
+        clock,
+        agent,
+        body,
         workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
         customer_id=conversation.customer_id,
+        conversation_id=conversation.id,
+    )
+
+
+def do_add_customer_note(
+    session: Session, clock: Clock, customer: Customer, agent: Agent, body: str
+) -> Note:
+    """A note on the customer (seen on every conversation of theirs)."""
+    return _add_note(
+        session, clock, agent, body, workspace_id=customer.workspace_id, customer_id=customer.id
+    )
+
+
+def _add_note(
+    session: Session,
+    clock: Clock,
+    agent: Agent,
+    body: str,
+    *,
+    workspace_id: int,
+    customer_id: int,
+    conversation_id: int | None = None,
+) -> Note:
+    text = _clean_body(body)
+    mentioned = resolve_mentions(text, workspace_agents(session, workspace_id))
+    note = Note(
+        workspace_id=workspace_id,
+        conversation_id=conversation_id,
+        customer_id=customer_id,
         author_agent_id=agent.id,
         body=text,
         mentions=[a.id for a in mentioned],
@@ -80,16 +110,18 @@ def do_add_note(
     session.add(note)
     session.flush()
     common: dict[str, Any] = {
-        "workspace_id": conversation.workspace_id,
-        "conversation_id": conversation.id,
+        "workspace_id": workspace_id,
+        "conversation_id": conversation_id,
         "actor_kind": "agent",
         "actor_agent_id": agent.id,
     }
+    # A customer note's event has no conversation to point at: it names the customer.
+    about = {} if conversation_id is not None else {"customer_id": customer_id}
     record(
         session,
         clock,
         name=E.NOTE_ADDED,
-        payload={"note_id": note.id, "mentions": note.mentions},
+        payload={"note_id": note.id, **about, "mentions": note.mentions},
         **common,
     )
     for colleague in mentioned:
@@ -99,45 +131,6 @@ def do_add_note(
             name=E.AGENT_MENTIONED,
             payload={"note_id": note.id, "mentioned_agent_id": colleague.id},
             **common,
-        )
-    return note
-
-
-def do_add_customer_note(
-    session: Session, clock: Clock, customer: Customer, agent: Agent, body: str
-) -> Note:
-    """A note on the customer (seen on every conversation of theirs)."""
-    text = _clean_body(body)
-    mentioned = resolve_mentions(text, workspace_agents(session, customer.workspace_id))
-    note = Note(
-        workspace_id=customer.workspace_id,
-        conversation_id=None,
-        customer_id=customer.id,
-        author_agent_id=agent.id,
-        body=text,
-        mentions=[a.id for a in mentioned],
-        created_at=clock.now(),
-    )
-    session.add(note)
-    session.flush()
-    record(
-        session,
-        clock,
-        workspace_id=customer.workspace_id,
-        name=E.NOTE_ADDED,
-        actor_kind="agent",
-        actor_agent_id=agent.id,
-        payload={"note_id": note.id, "customer_id": customer.id, "mentions": note.mentions},
-    )
-    for colleague in mentioned:
-        record(
-            session,
-            clock,
-            workspace_id=customer.workspace_id,
-            name=E.AGENT_MENTIONED,
-            actor_kind="agent",
-            actor_agent_id=agent.id,
-            payload={"note_id": note.id, "mentioned_agent_id": colleague.id},
         )
     return note
 

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from caredesk.httpkit.session import WebSession, read_session
+from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError
 from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent
@@ -24,16 +25,8 @@ def runtime(request: Request) -> Runtime:
 
 def db(request: Request) -> Iterator[Session]:
     """One transaction per request, committed at the edge if the handler succeeded."""
-    rt = runtime(request)
-    session = rt.sessions()
-    try:
+    with unit_of_work(runtime(request).sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def web_session(request: Request) -> WebSession:

@@ -19,6 +19,7 @@ from caredesk.conversations.lifecycle import do_change_status, do_close, do_reop
 from caredesk.conversations.notes import do_add_note, do_mark_viewed
 from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, Forbidden, NotFound, ValidationFailed
 from caredesk.kit.runtime import Runtime
@@ -94,11 +95,12 @@ def _act(
     draft: dict[str, Any] | None = None,
 ) -> Response:
     check_csrf(ws, csrf_token)
+
+    def go(session: Session, agent: Agent) -> object:
+        return action(session, rt, agent, access_conversation(session, agent, conversation_id))
+
     try:
-        with unit_of_work(rt.sessions) as session:
-            agent = session.get_one(Agent, ws.agent_id)
-            conversation = access_conversation(session, agent, conversation_id)
-            action(session, rt, agent, conversation)
+        write_as_agent(request, ws, go)
     except (NotFound, Forbidden):
         raise
     except CaredeskError as exc:
@@ -188,6 +190,7 @@ def suggestions(
 
 @router.post("/c/{conversation_id}/canned/{canned_id}")
 def insert_canned(
+    request: Request,
     conversation_id: int,
     canned_id: int,
     csrf_token: Csrf = "",
@@ -196,12 +199,14 @@ def insert_canned(
 ) -> JSONResponse:
     """The composer's `/` shortcut: the response rendered for this customer, in their language."""
     check_csrf(ws, csrf_token)
-    with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+
+    def go(session: Session, agent: Agent) -> JSONResponse:
         conversation = access_conversation(session, agent, conversation_id)
         canned = get_canned(session, conversation.workspace_id, canned_id)
         inserted = do_insert_canned(session, rt.clock, conversation, agent, canned)
         return JSONResponse(inserted.to_dict())
+
+    return write_as_agent(request, ws, go)
 
 
 @router.post("/c/{conversation_id}/triage")

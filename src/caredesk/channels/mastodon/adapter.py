@@ -25,13 +25,10 @@ seconds; polling stays the safety net with its durable cursor (overlaps are abso
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
-
-import structlog
 
 from caredesk.channels.base import (
     ChannelAdapter,
@@ -53,13 +50,13 @@ from caredesk.channels.http import (
     int_setting,
     join_url,
     list_setting,
+    load_cursor,
     load_webhook_json,
     required,
     setting,
+    token_key,
 )
 from caredesk.channels.mastodon import parse
-
-log = structlog.get_logger(__name__)
 
 PAGE_LIMIT = "40"
 ALLOWED_VISIBILITY = {"public", "unlisted", "private", "direct"}
@@ -114,7 +111,7 @@ class MastodonAdapter:
 
     def fetch(self, cursor: str | None, config: Mapping[str, Any]) -> FetchResult:
         base = required(config, "api_base_url")
-        state = _load_cursor(cursor)
+        state = load_cursor(cursor, "mastodon")
         streams: list[tuple[str, str, dict[str, str], Extractor]] = [
             ("notifications", "api/v1/notifications", {"types[]": "mention"}, _notifications)
         ]
@@ -213,7 +210,7 @@ class MastodonAdapter:
             url,
             headers=headers,
             params=query,
-            rate_key=f"{urlsplit(url).netloc}#{_token_key(token or '')}",
+            rate_key=f"{urlsplit(url).netloc}#{token_key(token or '')}",
             timeout=float_setting(config, "timeout", 15.0),
         )
 
@@ -244,7 +241,7 @@ class MastodonAdapter:
             join_url(base, "api/v1/statuses"),
             headers={"Authorization": f"Bearer {token}", "Idempotency-Key": reply.idempotency_key},
             json_body=body,
-            rate_key=f"{urlsplit(base).netloc}#{_token_key(token)}#post",
+            rate_key=f"{urlsplit(base).netloc}#{token_key(token)}#post",
             timeout=float_setting(config, "timeout", 15.0),
             # The instance dedupes on Idempotency-Key, so resending after a timeout is safe.
             retry_safe=True,
@@ -284,21 +281,6 @@ def _same_origin(link: str, url: str) -> bool:
     # Never follow a pagination link to another host: it would receive our access token.
     a, b = urlsplit(link), urlsplit(url)
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
-
-
-def _token_key(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-def _load_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        log.warning("mastodon.cursor.unreadable", cursor=cursor[:100])
-        return {}
-    return dict(state) if isinstance(state, Mapping) else {}
 
 
 ADAPTER = MastodonAdapter()

@@ -52,9 +52,11 @@ from caredesk.channels.http import (
     header,
     int_setting,
     join_url,
+    load_cursor,
     load_webhook_json,
     required,
     setting,
+    token_key,
 )
 from caredesk.channels.x import parse
 from caredesk.channels.x.text import X_MAX_WEIGHTED_LENGTH, x_weighted_length
@@ -154,7 +156,7 @@ class XAdapter:
     # --- polling -----------------------------------------------------------------------------
 
     def fetch(self, cursor: str | None, config: Mapping[str, Any]) -> FetchResult:
-        state = _load_cursor(cursor)
+        state = load_cursor(cursor, "x")
         streams: list[tuple[str, str, dict[str, str], str]] = []
         user_id = setting(config, "user_id")
         if user_id:
@@ -292,7 +294,7 @@ class XAdapter:
             url,
             headers={"Authorization": f"Bearer {token}"},
             params=query,
-            rate_key=f"{url}#{_token_key(token)}",
+            rate_key=f"{url}#{token_key(token)}",
             timeout=float_setting(config, "timeout", 15.0),
         )
         if not isinstance(response.data, Mapping):
@@ -325,7 +327,7 @@ class XAdapter:
                 url,
                 headers=headers,
                 json_body={"text": reply.text},
-                rate_key=f"{join_url(base, '2/dm_conversations')}#{_token_key(token)}",
+                rate_key=f"{join_url(base, '2/dm_conversations')}#{token_key(token)}",
                 timeout=timeout,
                 # X has no idempotency key for DMs: an ambiguous failure must not resend.
                 retry_safe=False,
@@ -347,7 +349,7 @@ class XAdapter:
             url,
             headers=headers,
             json_body=body,
-            rate_key=f"{url}#{_token_key(token)}",
+            rate_key=f"{url}#{token_key(token)}",
             timeout=timeout,
             # X refuses identical content ("duplicate content", 403), so a retry can't double-post.
             retry_safe=True,
@@ -376,7 +378,7 @@ class XAdapter:
         token = required(config, "bearer_token")
         headers = {"Authorization": f"Bearer {token}"}
         current = self.http.request(
-            "GET", url, headers=headers, rate_key=f"{url}#{_token_key(token)}"
+            "GET", url, headers=headers, rate_key=f"{url}#{token_key(token)}"
         ).data
         existing = current.get("data") if isinstance(current, Mapping) else None
         have: dict[tuple[str, str], str] = {}
@@ -395,22 +397,6 @@ class XAdapter:
 
 def stream_rules_delete(rule_ids: list[str]) -> dict[str, Any]:
     return {"delete": {"ids": rule_ids}}
-
-
-def _token_key(token: str) -> str:
-    # Rate limits are per token; key the book by a digest, never by the secret itself.
-    return hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-def _load_cursor(cursor: str | None) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        log.warning("x.cursor.unreadable", cursor=cursor[:100])
-        return {}
-    return dict(state) if isinstance(state, Mapping) else {}
 
 
 ADAPTER = XAdapter()
