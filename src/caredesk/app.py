@@ -39,6 +39,7 @@ from caredesk.web import contact as web_contact
 from caredesk.web import contact_chat as web_contact_chat
 from caredesk.web import conversation_actions, customer, live, pages
 from caredesk.web import csat as web_csat
+from caredesk.web import favicon as web_favicon
 from caredesk.web import reports as web_reports
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -105,6 +106,7 @@ def create_app(runtime: Runtime | None = None, *, start_jobs: bool = False) -> F
     app.include_router(api_customers.router)
     app.include_router(api_followups.router)
     app.include_router(web_csat.router)
+    app.include_router(web_favicon.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

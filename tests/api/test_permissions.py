@@ -98,6 +98,7 @@ PUBLIC = {
     "GET /docs/oauth2-redirect",
     "GET /redoc",
     "GET /static",
+    "GET /favicon.ico",
 }
 # Signed-in routes without a workspace id in the path: they act on "my" workspaces. The value
 # is a query string or body hint that points them at workspace B (``{...}`` = B's ids/names).

@@ -17,6 +17,7 @@ from caredesk.conversations.states import ResolutionNote
 from caredesk.httpkit.deps import current_agent, db, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
+from caredesk.kit.errors import ValidationFailed
 from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, Conversation, Message
 from caredesk.replies.service import do_send_reply
@@ -81,15 +82,27 @@ class ReplyIn(BaseModel):
 def list_conversations(
     queue: str = Query("all", pattern="^(all|mine|unassigned|sales|open|closed)$"),
     limit: int = Query(50, ge=1, le=200),
+    q: str = Query(
+        "",
+        max_length=200,
+        description=(
+            "Full-text search, as the inbox search box: every word must appear in one message "
+            "(accents ignored); words of 3+ letters also match as prefixes; a reference such "
+            "as ACME-000042 finds that conversation."
+        ),
+    ),
     agent: Agent = Depends(current_agent),
     session: Session = Depends(db),
 ) -> list[ConversationOut]:
+    if q.strip() and not repo.search_words(q):
+        raise ValidationFailed("q has no words to search for (letters or digits)")
     rows = repo.inbox(
         session,
         repo.InboxFilter(
             workspace_ids=workspace_ids_of(session, agent),
             queue=queue,
             agent_id=agent.id,
+            text=q,
             limit=limit,
         ),
     )

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
-    and_,
-    exists,
     func,
-    literal_column,
     select,
-    table,
     update,
 )
-from sqlalchemy import column as sa_column
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from caredesk.channels.registry import threading_kinds
+
+# Full-text search lives in ``conversations.search``; these names stay importable from here.
+from caredesk.conversations.search import SEARCH_MAX_WORDS as SEARCH_MAX_WORDS
+from caredesk.conversations.search import search_words as search_words
+from caredesk.conversations.search import text_search as text_search
 from caredesk.models import (
     Agent,
     ChannelAccount,
@@ -246,7 +242,7 @@ def _inbox_query(f: InboxFilter, session: Session) -> Select[Conversation]:
         if value:
             stmt = stmt.where(column == value)
     if f.text and f.text.strip():
-        stmt = stmt.where(text_search(session, f.workspace_ids, f.text))
+        stmt = stmt.where(text_search(session, f.workspace_ids, f.text, within=stmt))
     return stmt
 
 
@@ -307,163 +303,3 @@ def inbox_rows(
         )
         for c in conversations
     ]
-
-
-# --------------------------------------------------------------------------- full-text search
-#
-# Semantics (both databases): the query is cut into words at spaces and punctuation (Unicode
-# letters, combining marks and digits make a word, so Hindi/Urdu/Telugu words stay whole); a
-# conversation matches when ONE of its messages contains EVERY word, case-insensitively, each
-# word also matching as the start of a longer word when it has 3+ characters ("rout" finds
-# "router"; "ORD00042" finds "ORD0004217"). SQLite also folds diacritics ("cafe" finds
-# "café"); PostgreSQL's 'simple' configuration does not. A query shaped like a conversation
-# reference ("B1-42") finds that conversation by its number. Substrings inside a word are not
-# searched: no index makes that cheap at millions of messages.
-
-SEARCH_MAX_WORDS = 8
-# Only the newest this many matching messages are looked at (message ids grow with arrival):
-# a word that common (the bench's "app") gets its newest conversations, and older ones are
-# reached by adding words or filters. Rare words (names, order numbers) are found however old.
-SEARCH_HIT_CAP = 2_000
-# PostgreSQL: the newest messages are searched first in windows of this many ids, widened
-# tenfold until enough conversations match; GIN gives no order, and sorting every hit of a
-# common word (200,000 at 3M messages) would read them all from the heap.
-PG_FIRST_WINDOW = 100_000
-# PostgreSQL: a query its statistics expect in this many messages or more counts as common.
-PG_COMMON_HITS = 20_000
-ENOUGH_CONVERSATIONS = 50
-_REFERENCE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,9})$")
-_FTS = table("messages_fts", sa_column("rowid"))
-
-
-def search_words(text: str) -> list[str]:
-    """The words of a search query, lower-cased (same cut as SQLite's unicode61 tokenizer)."""
-    words: list[str] = []
-    current: list[str] = []
-    for ch in text:
-        if unicodedata.category(ch)[0] in "LMN":
-            current.append(ch)
-        elif current:
-            words.append("".join(current).lower())
-            current = []
-    if current:
-        words.append("".join(current).lower())
-    return words[:SEARCH_MAX_WORDS]
-
-
-def _fts5_query(words: list[str]) -> str:
-    # Words hold only letters, marks and digits, so quoting them cannot break the syntax.
-    return " ".join(f'"{w}"*' if len(w) >= 3 else f'"{w}"' for w in words)
-
-
-def _tsquery(words: list[str]) -> str:
-    return " & ".join(f"{w}:*" if len(w) >= 3 else w for w in words)
-
-
-def _sqlite_hits(session: Session, workspace_ids: tuple[int, ...], words: list[str]) -> list[int]:
-    match = sql_text("messages_fts MATCH :fts_query").bindparams(fts_query=_fts5_query(words))
-    # FTS5 reads its doclists backwards for ORDER BY rowid DESC and stops at the limit.
-    hits = select(_FTS.c.rowid).where(match).order_by(_FTS.c.rowid.desc()).limit(SEARCH_HIT_CAP)
-    return list(
-        session.execute(
-            select(Message.conversation_id)
-            .where(Message.id.in_(hits), Message.workspace_id.in_(workspace_ids))
-            .distinct()
-        ).scalars()
-    )
-
-
-def _pg_hits(session: Session, workspace_ids: tuple[int, ...], words: list[str]) -> list[int]:
-    query = _tsquery(words)
-    matches = func.to_tsvector(literal_column("'simple'"), Message.text).op("@@")(
-        func.to_tsquery(literal_column("'simple'"), query)
-    )
-    # How many messages the planner's statistics expect to match decides the plan, which the
-    # planner itself gets wrong either way round: a common word ("app": ~170,000 of 3M) is
-    # found fastest by reading the newest messages and testing each, as a merge of its GIN
-    # posting lists alone costs 0.3-1 s; a rare one (an order number) only through the index.
-    plan = session.execute(
-        sql_text(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM messages"
-            " WHERE to_tsvector('simple', text) @@ to_tsquery('simple', :q)"
-        ),
-        {"q": query},
-    ).scalar_one()
-    expected = float(plan[0]["Plan"]["Plan Rows"])
-    common = expected >= PG_COMMON_HITS
-    # Plan settings for these statements only (SET LOCAL ends with the transaction at the
-    # latest; they are put back right after). Parallel workers cost more to start than the
-    # short newest-first walk takes. For a rare word the planner would also walk the primary
-    # key for the id window; without plain index scans it ANDs the GIN hits with the window.
-    steer = ("enable_bitmapscan",) if common else ("enable_indexscan",)
-    top = 0 if common else session.execute(select(func.max(Message.id))).scalar_one() or 0
-    for name in (*steer, "max_parallel_workers_per_gather"):
-        session.execute(sql_text(f"SET LOCAL {name} = 0"))
-    try:
-        if not common:
-            return _pg_windows(session, matches, workspace_ids, top, PG_FIRST_WINDOW)
-        found = (
-            session.execute(
-                select(Message.conversation_id)
-                .where(matches, Message.workspace_id.in_(workspace_ids))
-                .order_by(Message.id.desc())
-                .limit(2 * ENOUGH_CONVERSATIONS)
-            )
-            .scalars()
-            .all()
-        )
-        return list(dict.fromkeys(found))
-    finally:
-        for name in (*steer, "max_parallel_workers_per_gather"):
-            session.execute(sql_text(f"SET LOCAL {name} TO DEFAULT"))
-
-
-def _pg_windows(
-    session: Session,
-    matches: ColumnElement[bool],
-    workspace_ids: tuple[int, ...],
-    top: int,
-    window: int,
-) -> list[int]:
-    while True:
-        stmt = select(Message.conversation_id).where(
-            matches, Message.workspace_id.in_(workspace_ids)
-        )
-        if window < top:
-            stmt = stmt.where(Message.id > top - window)
-        # "id + 0": never walk the primary key newest-first computing to_tsvector per row (the
-        # planner's choice when it misjudges a word): a bitmap of GIN hits (and the id range).
-        found = (
-            session.execute(stmt.order_by((Message.id + 0).desc()).limit(SEARCH_HIT_CAP))
-            .scalars()
-            .all()
-        )
-        ids = list(dict.fromkeys(found))
-        if window >= top or len(found) >= SEARCH_HIT_CAP or len(ids) >= ENOUGH_CONVERSATIONS:
-            return ids
-        window *= 10
-
-
-def text_search(session: Session, workspace_ids: tuple[int, ...], text: str) -> ColumnElement[bool]:
-    """Condition on ``Conversation``: it matches the search ``text`` (see the semantics above).
-    Runs the full-text look-up now (scoped to ``workspace_ids``) and returns the matching
-    conversations by id; callers still scope and permission-check the conversations."""
-    ref = _REFERENCE.match(text.strip())
-    if ref:
-        # (workspace_id, number) is unique and indexed; the reference text confirms the prefix.
-        return and_(
-            Conversation.number == int(ref.group(2)),
-            func.upper(Conversation.reference) == text.strip().upper(),
-        )
-    words = search_words(text)
-    if not words:
-        return literal_column("1") == 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return Conversation.id.in_(_sqlite_hits(session, workspace_ids, words))
-    if dialect == "postgresql":
-        return Conversation.id.in_(_pg_hits(session, workspace_ids, words))
-    pattern = "%" + "%".join(words) + "%"
-    return exists().where(
-        Message.conversation_id == Conversation.id, func.lower(Message.text).like(pattern)
-    )

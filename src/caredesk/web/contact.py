@@ -181,7 +181,8 @@ def public_headers(response: Response, form: FormAccount) -> None:
     site may embed them in an iframe (``embed_origins``; any site if none are configured)."""
     ancestors = " ".join(form.embed_origins) or "*"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
+        "base-uri 'none'; "
         f"frame-ancestors {ancestors}"
     )
     # The desk's DENY would forbid embedding; frame-ancestors above governs it instead.

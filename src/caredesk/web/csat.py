@@ -12,13 +12,18 @@ from caredesk.httpkit.deps import db
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, NotFound
 from caredesk.kit.runtime import Runtime
+from caredesk.web.contact_i18n import choose_language
 from caredesk.web.render import page
 
 router = APIRouter(tags=["csat"])
 
 
-def _not_found() -> HTMLResponse:
-    return HTMLResponse("<!doctype html><title>Not found</title><p>Survey not found.</p>", 404)
+def _not_found(request: Request) -> HTMLResponse:
+    """Without a survey there is no customer language: ``?lang=``, else the browser's."""
+    lang = choose_language(
+        request.query_params.get("lang"), request.headers.get("accept-language"), "en"
+    )
+    return page(request, "csat_missing.html", {}, status_code=404, lang=lang)
 
 
 @router.get("/csat/{token}", response_class=HTMLResponse)
@@ -26,7 +31,7 @@ def show_survey(token: str, request: Request, session: Session = Depends(db)) ->
     try:
         q = csat_question(session, token)
     except NotFound:
-        return _not_found()
+        return _not_found(request)
     return page(request, "csat.html", {"q": q, "error": None, "score": None, "comment": ""})
 
 
@@ -43,7 +48,7 @@ def answer_survey(
         with unit_of_work(rt.sessions) as session:
             do_answer_csat(session, rt.clock, token, value, comment)
     except NotFound:
-        return _not_found()
+        return _not_found(request)
     except CaredeskError as exc:
         with rt.sessions() as session:
             q = csat_question(session, token)

@@ -24,6 +24,7 @@ from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, Conversation, CsatResponse, Customer, Identity
 from caredesk.web.pages import check_csrf
 from caredesk.web.render import page
+from caredesk.web.reports import CHANNEL_NAMES
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,6 +98,7 @@ def _render(
         if customer.merged_into_id
         else None,
         "tz": agent.timezone,
+        "channel_names": CHANNEL_NAMES,
         "error": error,
     }
     return page(request, "customer.html", context, status_code=status)
