@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caredesk.conversations import page_rows
 from caredesk.conversations import repository as repo
 from caredesk.conversations.followups import KINDS as FOLLOW_UP_KINDS
 from caredesk.conversations.followups import follow_ups_of
-from caredesk.conversations.notes import notes_of, timeline, workspace_agents
+from caredesk.conversations.notes import notes_of, timeline
 from caredesk.conversations.states import TRANSITIONS
 from caredesk.events import E
-from caredesk.models import Agent, Conversation, Customer, Message, Note, Resolution, Team
-from caredesk.replies.canned import library
+from caredesk.models import Agent, Conversation, Customer, Message, Note, Resolution
 from caredesk.replies.private import PRIVATE_VIAS
 from caredesk.triage.store import CORRECTABLE
 
@@ -92,7 +92,7 @@ def conversation_context(
     session: Session, conversation: Conversation, agent: Agent
 ) -> dict[str, Any]:
     customer = session.get_one(Customer, conversation.customer_id)
-    colleagues = workspace_agents(session, conversation.workspace_id)
+    colleagues = page_rows.colleagues(session, conversation.workspace_id)
     names = {a.id: a.name for a in colleagues}
     items = [
         ThreadItem(m.created_at, "message", message=m, author=m.author_label)
@@ -105,10 +105,8 @@ def conversation_context(
     # Once the talk has moved to DM/email, the next reply goes there too by default.
     outbound = [i.message for i in items if i.message is not None and i.message.direction == "out"]
     private_default = conversation.is_private or bool(outbound and outbound[-1].is_private)
-    history = [
-        c for c in repo.conversations_of_customer(session, customer.id) if c.id != conversation.id
-    ]
-    first_texts = _first_texts(session, [c.id for c in history[:10]])
+    history = page_rows.earlier_conversations(session, customer.id, conversation.id, limit=10)
+    first_texts = {c.id: c.last_text[:140] for c in history if c.last_text is not None}
     customer_notes = list(
         session.execute(
             select(Note)
@@ -117,11 +115,7 @@ def conversation_context(
             .limit(20)
         ).scalars()
     )
-    teams = list(
-        session.execute(
-            select(Team).where(Team.workspace_id == conversation.workspace_id).order_by(Team.name)
-        ).scalars()
-    )
+    teams = page_rows.team_names(session, conversation.workspace_id)
     events = [
         {
             "at": e.at,
@@ -137,7 +131,7 @@ def conversation_context(
         "items": items,
         "private_default": private_default,
         "identities": repo.identities_of(session, customer.id),
-        "history": history[:10],
+        "history": history,
         "first_texts": first_texts,
         "customer_notes": customer_notes,
         "colleagues": colleagues,
@@ -153,23 +147,11 @@ def conversation_context(
             .limit(1)
         ).scalar_one_or_none(),
         "follow_up_kinds": FOLLOW_UP_KINDS,
-        "canned": library(session, conversation.workspace_id, conversation.team_id),
+        "canned": page_rows.canned_choices(
+            session, conversation.workspace_id, conversation.team_id
+        ),
         "private_vias": PRIVATE_VIAS,
         "next_statuses": sorted(TRANSITIONS.get(conversation.status, frozenset()) - {"closed"}),
         "triage_fields": CORRECTABLE,
         "tz": agent.timezone,
     }
-
-
-def _first_texts(session: Session, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    out: dict[int, str] = {}
-    rows = session.execute(
-        select(Message.conversation_id, Message.text)
-        .where(Message.conversation_id.in_(ids), Message.direction == "in")
-        .order_by(Message.conversation_id, Message.created_at.desc())
-    )
-    for cid, text in rows:
-        out.setdefault(cid, text[:140])
-    return out

@@ -20,6 +20,7 @@ from caredesk.httpkit.session import (
     clear_session,
     write_session,
 )
+from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import Forbidden, ValidationFailed
 from caredesk.kit.runtime import Runtime
@@ -158,6 +159,7 @@ def inbox(
         sort=sort if sort in dict(inbox_view.SORTS) else "newest",
     )
     now = rt.clock.now()
+    team_ids = inbox_view.my_team_ids(session, agent.id)
     context = {
         "agent": agent,
         "csrf": ws.csrf,
@@ -167,8 +169,8 @@ def inbox(
         "query": query,
         "params": query.as_params(),
         "qs": urlencode(query.as_params()),
-        "rows": inbox_view.rows(session, workspaces, query, agent.id, now),
-        "counts": inbox_view.counts(session, workspaces, agent.id, now),
+        "rows": inbox_view.rows(session, workspaces, query, agent.id, now, team_ids=team_ids),
+        "counts": inbox_view.counts(session, workspaces, agent.id, now, team_ids=team_ids),
         "choices": choices,
         "kinds": KINDS,
         "priorities": PRIORITIES,
@@ -195,18 +197,15 @@ def set_language(
     csrf_token: Annotated[str, Form()] = "",
     next_url: Annotated[str, Form(alias="next", max_length=500)] = "/inbox",
     ws: WebSession = Depends(web_session),
-    rt: Runtime = Depends(runtime),
 ) -> Response:
     check_csrf(ws, csrf_token)
-    with unit_of_work(rt.sessions) as session:
-        do_set_ui_language(session, session.get_one(Agent, ws.agent_id), lang)
-    # Only back to a page of ours (never an open redirect).
-    target = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/inbox"
-    return RedirectResponse(target, status_code=303)
+    write_as_agent(request, ws, lambda session, agent: do_set_ui_language(session, agent, lang))
+    return _back_to(next_url)
 
 
 @router.post("/me/presence")
 def set_presence(
+    request: Request,
     presence: Annotated[str, Form(max_length=10)],
     csrf_token: Annotated[str, Form()] = "",
     next_url: Annotated[str, Form(alias="next", max_length=500)] = "/inbox",
@@ -215,10 +214,17 @@ def set_presence(
 ) -> Response:
     """Online, away or offline: routing gives new conversations only to agents who are online."""
     check_csrf(ws, csrf_token)
-    with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+
+    def go(session: Session, agent: Agent) -> None:
         workspaces = workspace_ids_of(session, agent)
         if workspaces:
             do_set_presence(session, rt.clock, agent, presence, workspace_id=workspaces[0])
+
+    write_as_agent(request, ws, go)
+    return _back_to(next_url)
+
+
+def _back_to(next_url: str) -> RedirectResponse:
+    # Only back to a page of ours (never an open redirect).
     target = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/inbox"
     return RedirectResponse(target, status_code=303)
