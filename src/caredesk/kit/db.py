@@ -62,7 +62,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10, savepoints: bool = False) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 20, savepoints: bool = False
+) -> Engine:
     """Create an engine. ``savepoints`` (tests only) makes SQLite honour nested transactions.
 
     On SQLite we keep pysqlite's default of opening the write transaction at the first write:
@@ -90,7 +92,10 @@ def make_engine(url: str, *, pool_size: int = 10, savepoints: bool = False) -> E
             event.listen(engine, "connect", _manual_transactions)
             event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # No ping on every checkout (a round trip per page, twice on a conversation page): a
+    # connection the server dropped fails one statement, SQLAlchemy then discards the whole
+    # pool, and connections are renewed hourly so idle ones are not cut by firewalls.
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=3600)
 
 
 def _manual_transactions(dbapi_connection: Any, _record: Any) -> None:

@@ -25,7 +25,11 @@ _runtime: Runtime | None = None
 
 def build_runtime(settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     return Runtime(settings, engine, make_sessionmaker(engine), clock or SystemClock())
 
 
