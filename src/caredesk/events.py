@@ -69,6 +69,8 @@ class E(StrEnum):
     SNOOZED = "conversation.snoozed"
     WOKEN = "conversation.woken"
     SLA_APPLIED = "sla.applied"
+    # Triage (or a correction) says no reply is needed: running clocks stop.
+    SLA_STOPPED = "sla.stopped"
     AUTO_ACK_REQUESTED = "conversation.auto_ack_requested"
     FOLLOW_UP_CANCELLED = "follow_up.cancelled"
     PRESENCE_CHANGED = "agent.presence_changed"

@@ -342,6 +342,10 @@ class Folder:
             f["kind"] = value[:12]
         elif p.get("field") == "language" and isinstance(value, str) and value:
             f["language"] = value[:8]
+        if p.get("field") == "kind" and isinstance(p.get("needs_reply"), bool):
+            # An agent's kind correction decides whether the conversation needed a reply (SLA
+            # scope); a later customer message that needs one sets it again.
+            f["needs_reply"] = p["needs_reply"]
 
     # -- writing ----------------------------------------------------------------------------
 

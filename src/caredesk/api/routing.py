@@ -17,6 +17,7 @@ from caredesk.conversations.access import (
     access_workspace,
     workspace_ids_of,
 )
+from caredesk.conversations.sla_scope import sla_status
 from caredesk.httpkit.deps import current_agent, db, runtime, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.httpkit.writes import write_as_agent
@@ -43,9 +44,13 @@ class QueueItem(BaseModel):
     resolution_due_at: datetime | None
     time_left_s: float | None
     escalated_at: datetime | None
+    # running | paused | met | none | no_reply_needed (then sla_reason says why)
+    sla_status: str
+    sla_reason: str | None
 
     @classmethod
     def of(cls, c: Conversation, now: datetime) -> QueueItem:
+        status, reason = sla_status(c)
         return cls(
             id=c.id,
             reference=c.reference,
@@ -60,6 +65,8 @@ class QueueItem(BaseModel):
             resolution_due_at=c.resolution_due_at,
             time_left_s=sla.time_left(c, now),
             escalated_at=c.escalated_at,
+            sla_status=status,
+            sla_reason=reason,
         )
 
 

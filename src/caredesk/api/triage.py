@@ -12,7 +12,7 @@ from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.runtime import Runtime
 from caredesk.models import Agent, Conversation
-from caredesk.triage.store import do_correct_triage
+from caredesk.routing.retriage import do_correct_triage
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 

@@ -51,6 +51,7 @@ def queue(
 
     from caredesk.conversations import repository as conv_repo
     from caredesk.conversations import sla
+    from caredesk.conversations.sla_scope import sla_status
     from caredesk.models import Team
     from caredesk.routing import repository as repo
 
@@ -74,5 +75,44 @@ def queue(
         for c in repo.queue(session, [ws.id], team_id=team_id, limit=limit):
             left = sla.time_left(c, now)
             shown = "-" if left is None else f"{left / 60:+.0f} min"
+            if sla_status(c)[0] == "no_reply_needed":
+                shown = "no reply"  # noise / closing thank-you: no clocks run
             owner = c.assignee_id if c.assignee_id is not None else "queue"
             typer.echo(f"{c.reference:<12} {c.status:<15} {c.priority:<7} {shown:>10}  {owner}")
+
+
+@app.command("stop-unneeded-sla")
+def stop_unneeded_sla(
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace name or slug (default: every workspace).")
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="Rows per transaction.")] = 500,
+) -> None:
+    """Stop SLA clocks on conversations nobody is expected to answer (noise, a closing
+    thank-you) that were routed before the desk skipped them. Prints a JSON line; safe to
+    run twice."""
+    from caredesk.conversations import repository as conv_repo
+    from caredesk.kit.db import unit_of_work
+    from caredesk.routing.retriage import do_stop_unneeded_clocks
+
+    rt = _rt()
+    workspace_id = None
+    if workspace is not None:
+        with rt.sessions() as session:
+            ws = conv_repo.workspace_by_name(session, workspace) or conv_repo.workspace_by_slug(
+                session, workspace
+            )
+            if ws is None:
+                typer.secho(f"error: no workspace {workspace!r}", fg=typer.colors.RED, err=True)
+                raise typer.Exit(1)
+            workspace_id = ws.id
+    stopped, after = 0, 0
+    while True:
+        with unit_of_work(rt.sessions) as session:
+            ids = do_stop_unneeded_clocks(
+                session, rt.clock, workspace_id=workspace_id, after_id=after, limit=batch
+            )
+        if not ids:
+            break
+        stopped, after = stopped + len(ids), ids[-1]
+    typer.echo(json.dumps({"stopped": stopped}))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caredesk.conversations.sla_scope import replies_expected
 from caredesk.kit.clock import Clock
 from caredesk.models import Agent, Conversation, Team, Workspace
 
@@ -55,9 +56,11 @@ def auto_ack_text(
 
 
 def needs_auto_ack(conversation: Conversation) -> bool:
-    """Still nobody answered (the job may run late or twice)."""
+    """Still nobody answered (the job may run late or twice), and someone is expected to:
+    a job queued before an agent marked the post as noise sends nothing."""
     return (
-        conversation.acknowledged_at is None
+        replies_expected(conversation)
+        and conversation.acknowledged_at is None
         and conversation.first_response_at is None
         and conversation.status not in ("solved", "closed", "pending", "snoozed")
     )

@@ -12,6 +12,7 @@ from caredesk.channels.base import InboundPost
 from caredesk.conversations import repository as repo
 from caredesk.conversations import sla
 from caredesk.conversations.lifecycle import resume_on_customer_message
+from caredesk.conversations.sla_scope import mark_reply_needed
 from caredesk.events import E, record
 from caredesk.kit.clock import Clock, ensure_utc
 from caredesk.kit.ids import conversation_reference
@@ -246,6 +247,9 @@ def do_record_inbound(
     conversation.unaddressed = conversation.unaddressed or unaddressed
     conversation.updated_at = clock.now()
     _apply_triage(conversation, triage)
+    if triage.needs_reply and triage.kind != "noise" and not imported:
+        # The SLA clocks start here if nothing earlier needed a reply (see sla_scope).
+        mark_reply_needed(conversation, at)
     session.flush()
 
     actor = "import" if imported else "customer"
@@ -308,7 +312,9 @@ def do_record_inbound(
     if not opened and not imported:
         # Waiting on the customer is over: the clock runs again and a new turn starts.
         resume_on_customer_message(session, clock, conversation, at)
-        sla.start_next_response_clock(session, conversation, at)
+        if triage.needs_reply and triage.kind != "noise":
+            # A bare "thanks!" after our answer starts no new turn: nobody owes a reply.
+            sla.start_next_response_clock(session, conversation, at)
         sla.refresh_timer(conversation, clock.now())
     return InboundOutcome(conversation, message, True, opened)
 

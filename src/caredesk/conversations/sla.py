@@ -24,6 +24,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.marks import claim_marks
+from caredesk.conversations.sla_scope import no_reply_reason, replies_expected, reply_since
 from caredesk.events import E, record
 from caredesk.kit.business_hours import BusinessHours
 from caredesk.kit.clock import Clock, ensure_utc
@@ -247,13 +248,16 @@ def compute_state(
     schedule: BusinessHours,
     *,
     opened_at: datetime,
+    start: datetime | None = None,
 ) -> dict[str, Any]:
-    """Clocks for ``policy``, keeping each running clock's start, pause credit and fired marks."""
+    """Clocks for ``policy``, keeping each running clock's start, pause credit and fired marks.
+    A new clock starts at ``start`` (the first message needing a reply), else the first
+    inbound message, else the opening."""
     old_clocks: Mapping[str, Any] = old.get("clocks") or {}
     base = {k: v for k, v in old.items() if k not in ("clocks", "auto_ack_at")}
     if policy is None:
         return {**base, "policy_id": None, "clocks": {}, "auto_ack_at": None}
-    start = facts.first_inbound_at or opened_at
+    start = start or facts.first_inbound_at or opened_at
     minutes = {
         "first_response": policy.first_response_minutes,
         "next_response": policy.next_response_minutes,
@@ -299,21 +303,34 @@ def do_apply_sla(
     policies: Sequence[PolicyView] | None = None,
     live: bool = True,
 ) -> PolicyView | None:
-    """Attach the matching policy (after routing chose a team, or when priority changes)."""
-    if policies is None:
-        policies = policies_of(session, conversation.workspace_id)
-    policy = pick_policy(
-        policies,
-        team_id=conversation.team_id,
-        priority=conversation.priority,
-        channel=conversation.channel,
-    )
+    """Attach the matching policy (after routing chose a team, or when priority or triage
+    changes). A conversation nobody is expected to answer gets no clocks (see sla_scope);
+    stopping running clocks records ``sla.stopped``, already-fired events stay."""
+    policy: PolicyView | None = None
+    if replies_expected(conversation):
+        if policies is None:
+            policies = policies_of(session, conversation.workspace_id)
+        policy = pick_policy(
+            policies,
+            team_id=conversation.team_id,
+            priority=conversation.priority,
+            channel=conversation.channel,
+        )
     team = session.get(Team, conversation.team_id) if conversation.team_id else None
     schedule = team_hours(team) if policy is not None and policy.business_hours else _CALENDAR
     old = conversation.sla_state or {}
     state = compute_state(
-        old, policy, SlaFacts.of(conversation), schedule, opened_at=conversation.created_at
+        old,
+        policy,
+        SlaFacts.of(conversation),
+        schedule,
+        opened_at=conversation.created_at,
+        start=reply_since(old),
     )
+    reason = no_reply_reason(conversation)
+    state.pop("no_reply", None)
+    if reason is not None:
+        state["no_reply"] = reason
     changed = state.get("clocks") != old.get("clocks") or state.get("policy_id") != old.get(
         "policy_id"
     )
@@ -335,6 +352,16 @@ def do_apply_sla(
             },
             live=live,
         )
+    elif reason is not None and old.get("clocks"):
+        record(
+            session,
+            clock,
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            name=E.SLA_STOPPED,
+            payload={"policy_id": old.get("policy_id"), "reason": reason},
+            live=live,
+        )
     return policy
 
 
@@ -342,7 +369,7 @@ def start_next_response_clock(session: Session, conversation: Conversation, at: 
     """The customer wrote after our response: the next-response clock starts (once per turn)."""
     state = dict(conversation.sla_state or {})
     target_s = state.get("next_response_s")
-    if not target_s or conversation.first_response_at is None:
+    if not target_s or state.get("policy_id") is None or conversation.first_response_at is None:
         return
     clocks = dict(state.get("clocks") or {})
     running = clocks.get("next_response")

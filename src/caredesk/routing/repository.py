@@ -243,6 +243,21 @@ def due_timer_ids(
     return list(session.execute(stmt).scalars())
 
 
+def clocked_without_reply_ids(
+    session: Session, *, workspace_id: int | None, after_id: int, limit: int
+) -> list[int]:
+    """Conversations with an SLA due time although triage says nobody must answer (noise or
+    no reply needed): left over from before clocks followed the reply need. By id, keyset."""
+    stmt = select(Conversation.id).where(
+        Conversation.id > after_id,
+        Conversation.sla_due_at.is_not(None),
+        (Conversation.kind == "noise") | Conversation.needs_reply.is_(False),
+    )
+    if workspace_id is not None:
+        stmt = stmt.where(Conversation.workspace_id == workspace_id)
+    return list(session.execute(stmt.order_by(Conversation.id).limit(limit)).scalars())
+
+
 def conversations_by_ids(session: Session, ids: Sequence[int]) -> list[Conversation]:
     """Rows for ``ids``, in the given order (one query)."""
     if not ids:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.conversations import sla
 from caredesk.conversations.lifecycle import do_wake_if_due
+from caredesk.conversations.sla_scope import replies_expected
 from caredesk.kit.clock import Clock
 from caredesk.models import Conversation
 from caredesk.routing import repository as repo
@@ -56,6 +57,10 @@ def do_sweep_conversation(
     result.examined += 1
     if do_wake_if_due(session, clock, conversation):
         result.woken += 1
+    if (conversation.sla_state or {}).get("clocks") and not replies_expected(conversation):
+        # Clocks set before the rule "no SLA without a needed reply" (or by a path that
+        # missed a triage change): stop them instead of firing a breach nobody owes.
+        sla.do_apply_sla(session, clock, conversation)
     ev = sla.evaluate(conversation.sla_state or {}, sla.SlaFacts.of(conversation), now)
     if not ev.firings:
         sla.refresh_timer(conversation, now)

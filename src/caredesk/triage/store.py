@@ -32,7 +32,9 @@ from caredesk.models import (
 )
 from caredesk.triage.intents import INTENT_KINDS, INTENTS, KINDS, SENTIMENTS
 from caredesk.triage.priority import PriorityRules
+from caredesk.triage.result import needs_reply as decide_needs_reply
 from caredesk.triage.retrain import Correction, RetrainReport
+from caredesk.triage.text import Prepared, prepare
 from caredesk.triage.triager import Triager, get_triager
 
 log = logging.getLogger(__name__)
@@ -150,6 +152,10 @@ def _first_inbound(session: Session, conversation_id: int) -> Message | None:
     ).scalar_one_or_none()
 
 
+def _prepared(message: Message | None) -> Prepared:
+    return prepare(message.text if message else "")
+
+
 def validate_changes(changes: Mapping[str, Any]) -> dict[str, str]:
     """Check an agent's corrected fields; raises ValidationFailed naming the bad one."""
     if not isinstance(changes, Mapping) or not changes:
@@ -208,12 +214,23 @@ def do_correct_triage(
     message = _first_inbound(session, conversation.id)
     now = clock.now()
     changed: list[str] = []
+    reasons: list[str] = []
     for name, value in clean.items():
         old = getattr(conversation, name)
         if old == value:
             continue
         setattr(conversation, name, value)
         changed.append(name)
+        payload: dict[str, Any] = {"field": name, "from": old, "to": value}
+        if name == "kind":
+            # Whether someone must answer follows the kind (SLA clocks and report scope read
+            # it): the rule triage applies, on the message the correction relabels.
+            needed, why = decide_needs_reply(
+                value, clean.get("intent", conversation.intent or "other"), _prepared(message)
+            )
+            conversation.needs_reply = needed
+            payload["needs_reply"] = needed
+            reasons.append(why)
         session.add(
             TriageCorrection(
                 workspace_id=conversation.workspace_id,
@@ -235,12 +252,13 @@ def do_correct_triage(
             name=E.TRIAGE_CORRECTED,
             actor_kind="agent",
             actor_agent_id=agent.id,
-            payload={"field": name, "from": old, "to": value},
+            payload=payload,
         )
     if changed:
         conversation.triage_reasons = [
             *(conversation.triage_reasons or []),
             f"corrected by {agent.name}: " + ", ".join(changed),
+            *reasons,
         ][-20:]
         conversation.updated_at = now
     return changed

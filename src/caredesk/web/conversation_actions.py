@@ -34,8 +34,9 @@ from caredesk.replies.composer import (
 from caredesk.replies.private import do_move_to_private
 from caredesk.replies.problems import ProblemsFound
 from caredesk.replies.suggest import suggest_replies
+from caredesk.routing.retriage import do_correct_triage
 from caredesk.routing.service import do_assign, do_transfer, do_unassign
-from caredesk.triage.store import CORRECTABLE, do_correct_triage
+from caredesk.triage.store import CORRECTABLE
 from caredesk.web.conversation_view import conversation_context
 from caredesk.web.pages import check_csrf
 from caredesk.web.presence import presence_map

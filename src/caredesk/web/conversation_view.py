@@ -50,6 +50,7 @@ EVENT_LABELS = {
     "sla.near_breach": "SLA about to breach",
     "sla.breached": "SLA breached",
     "sla.applied": "SLA applied",
+    "sla.stopped": "SLA stopped: no reply needed",
     "conversation.escalated": "Escalated",
     "conversation.moved_to_private": "Moved to private",
     "follow_up.scheduled": "Follow-up scheduled",
