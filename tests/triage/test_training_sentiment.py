@@ -69,3 +69,42 @@ def test_lexicon_keeps_single_words_and_the_emoji_seed(tt: ModuleType) -> None:
     assert {"😡", "🤬"} <= lexicon.anger <= lexicon.emoji
     words = str(arrays["lex_words"].item()).split("\n")
     assert len(words) == len(arrays["lex_valence"]) == len(arrays["lex_flags"])
+
+
+@pytest.fixture(scope="module")
+def sent(tt: ModuleType) -> ModuleType:
+    # tt put scripts/ on the import path long enough to load the triage_build package.
+    return sys.modules["triage_build.sentiment"]
+
+
+def test_column_scale_damps_common_features_and_letter_trigrams(tt: ModuleType) -> None:
+    linear = sys.modules["triage_build.linear"]
+    feats = [[1, 2, 3], [1, 2], [1, 4], [1, 4]]
+    vocab = {1: 0, 2: 1, 3: 2, 4: 3}
+    scale = linear.column_scale(feats, vocab, chars={4}, divisor=1.0, char_scale=0.5)
+    assert scale[0] == 0.0  # in every row: says nothing
+    assert scale[2] > scale[1] > 0.0  # rarer is weighed more
+    assert scale[3] == pytest.approx(0.5 * scale[1])  # same df as feature 2, but a 3-gram
+
+
+def test_scaled_fit_returns_weights_for_the_plain_design_matrix(
+    tt: ModuleType, sent: ModuleType
+) -> None:
+    # Feature h+10 marks class h; feature 99 is in every post and must get no weight.
+    labels = np.array(["negative", "neutral", "positive"] * 30)
+    classes = ["negative", "neutral", "positive"]
+    feats = [[classes.index(lab) + 10, 99, 50 + i % 7] for i, lab in enumerate(labels)]
+    vocab, w, b = sent.fit_scaled(feats, labels, np.ones(len(labels)), chars=set())
+    x = tt.design_matrix(feats, vocab)
+    pred = np.array(classes)[np.asarray(x @ w + b).argmax(1)]
+    assert (pred == labels).mean() == 1.0
+    assert np.all(w[vocab[99]] == 0.0)
+
+
+def test_other_sources_weigh_less_than_airline_tweets(sent: ModuleType) -> None:
+    ex = sys.modules["triage_build.data"].Example
+    rows = [ex("late again", "negative", 1.0, "airline"), ex("meh", "neutral", 1.0, "semeval")]
+    weighted = sent.source_weighted(rows)
+    assert weighted[0].weight == 1.0
+    assert 0.0 < weighted[1].weight < 1.0
+    assert [r.weight for r in rows] == [1.0, 1.0]  # the input rows are not changed
