@@ -3,7 +3,8 @@ near-breach / breach / auto-acknowledgment moments.
 
 A conversation keeps its clocks in ``sla_state`` (JSON) and mirrors two columns the database can
 index: ``timer_due_at`` (the next moment the sweeper must look at the row) and ``sla_due_at``
-(the earliest unmet due time, to sort a queue by time left). ``evaluate`` is pure; ``do_*``
+(the earliest unmet due time, to sort a queue by time left). The arithmetic is pure and lives
+in ``sla_clocks`` (re-exported here); ``do_*``
 functions record the events, guarded by :func:`claim_mark` so each fires exactly once.
 
 A clock is ``{"start", "target_s", "credit_s", "due", "near"}``: the due time is ``start`` plus
@@ -16,112 +17,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.marks import claim_marks
+from caredesk.conversations.sla_clocks import DONE_STATUSES as DONE_STATUSES
+from caredesk.conversations.sla_clocks import PAUSED_STATUSES as PAUSED_STATUSES
+from caredesk.conversations.sla_clocks import TARGETS as TARGETS
+from caredesk.conversations.sla_clocks import Evaluation as Evaluation
+from caredesk.conversations.sla_clocks import Firing as Firing
+from caredesk.conversations.sla_clocks import PolicyView as PolicyView
+from caredesk.conversations.sla_clocks import SlaFacts as SlaFacts
+from caredesk.conversations.sla_clocks import compute_clock, is_met, iso, parse_dt
+from caredesk.conversations.sla_clocks import compute_state as compute_state
+from caredesk.conversations.sla_clocks import evaluate as evaluate
+from caredesk.conversations.sla_clocks import pick_policy as pick_policy
 from caredesk.conversations.sla_scope import no_reply_reason, replies_expected, reply_since
 from caredesk.events import E, record
 from caredesk.kit.business_hours import BusinessHours
-from caredesk.kit.clock import Clock, ensure_utc
+from caredesk.kit.clock import Clock
 from caredesk.kit.jobs import enqueue_after_commit
 from caredesk.models import Conversation, SlaPolicy, Team
 
-TARGETS = ("first_response", "next_response", "resolution")
-PAUSED_STATUSES = ("pending", "snoozed")
-DONE_STATUSES = ("solved", "closed")
 # The replies stage owns sending; we only say an acknowledgment is due (see tasks / report).
 AUTO_ACK_JOB = "replies.auto_ack"
 
 _CALENDAR = BusinessHours.always_open("UTC")
 _hours_cache: dict[str, BusinessHours] = {}
-
-
-@dataclass(frozen=True)
-class PolicyView:
-    id: int
-    team_id: int | None
-    priority: str | None
-    channel: str | None
-    first_response_minutes: int
-    next_response_minutes: int | None = None
-    resolution_minutes: int | None = None
-    business_hours: bool = False
-    near_breach_ratio: float = 0.8
-    auto_ack_minutes: int | None = None
-
-    @classmethod
-    def of(cls, p: SlaPolicy) -> PolicyView:
-        return cls(
-            p.id,
-            p.team_id,
-            p.priority,
-            p.channel,
-            p.first_response_minutes,
-            p.next_response_minutes,
-            p.resolution_minutes,
-            p.business_hours,
-            p.near_breach_ratio,
-            p.auto_ack_minutes,
-        )
-
-
-@dataclass(frozen=True)
-class SlaFacts:
-    status: str
-    first_inbound_at: datetime | None
-    first_response_at: datetime | None
-    acknowledged_at: datetime | None
-    last_outbound_at: datetime | None
-
-    @classmethod
-    def of(cls, c: Conversation) -> SlaFacts:
-        return cls(
-            c.status, c.first_inbound_at, c.first_response_at, c.acknowledged_at, c.last_outbound_at
-        )
-
-
-@dataclass(frozen=True)
-class Firing:
-    target: str  # first_response | next_response | resolution | auto_ack
-    kind: str  # near | breach | due
-    key: str
-    at: datetime  # the moment it became due
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    firings: tuple[Firing, ...]
-    next_check: datetime | None
-    sla_due: datetime | None
-
-
-def pick_policy(
-    policies: Sequence[PolicyView], *, team_id: int | None, priority: str, channel: str
-) -> PolicyView | None:
-    """The most specific matching policy: team beats priority beats channel; a null field is
-    a wildcard. Ties go to the oldest policy so the choice is stable."""
-    best: tuple[int, int] | None = None
-    chosen: PolicyView | None = None
-    for p in policies:
-        if p.team_id is not None and p.team_id != team_id:
-            continue
-        if p.priority is not None and p.priority != priority:
-            continue
-        if p.channel is not None and p.channel != channel:
-            continue
-        score = (
-            4 * (p.team_id is not None) + 2 * (p.priority is not None) + (p.channel is not None),
-            -p.id,
-        )
-        if best is None or score > best:
-            best, chosen = score, p
-    return chosen
 
 
 def team_hours(team: Team | None) -> BusinessHours:
@@ -140,73 +65,6 @@ def team_hours(team: Team | None) -> BusinessHours:
     return hours
 
 
-def _iso(t: datetime) -> str:
-    return ensure_utc(t).isoformat()
-
-
-def _dt(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    return ensure_utc(datetime.fromisoformat(value))
-
-
-def _compute(clock: dict[str, Any], schedule: BusinessHours, ratio: float) -> dict[str, Any]:
-    start = _dt(clock["start"])
-    assert start is not None
-    target, credit = float(clock["target_s"]), float(clock.get("credit_s", 0.0))
-    due = schedule.add_business_time(start, target + credit)
-    near = schedule.add_business_time(start, target * ratio + credit)
-    return {**clock, "due": _iso(due), "near": _iso(near)}
-
-
-def _is_met(target: str, start: datetime, f: SlaFacts) -> bool:
-    if target == "first_response":
-        return f.first_response_at is not None
-    if target == "next_response":
-        return f.last_outbound_at is not None and f.last_outbound_at >= start
-    return f.status in DONE_STATUSES
-
-
-def evaluate(state: Mapping[str, Any], facts: SlaFacts, now: datetime) -> Evaluation:
-    """What is due at ``now`` and not fired yet, when to look again, and the earliest due time."""
-    fired = set(state.get("fired", ()))
-    paused = facts.status in PAUSED_STATUSES
-    firings: list[Firing] = []
-    next_check: datetime | None = None
-    sla_due: datetime | None = None
-    for target, clock in (state.get("clocks") or {}).items():
-        start, due, near = _dt(clock.get("start")), _dt(clock.get("due")), _dt(clock.get("near"))
-        if start is None or due is None or near is None or _is_met(target, start, facts):
-            continue
-        sla_due = due if sla_due is None else min(sla_due, due)
-        if paused:
-            continue
-        for kind, at in (("near", near), ("breach", due)):
-            key = f"{target}:{kind}:{clock['start']}"
-            if key in fired:
-                continue
-            if at <= now:
-                firings.append(Firing(target, kind, key, at, due))
-            else:
-                next_check = at if next_check is None else min(next_check, at)
-    ack_at = _dt(state.get("auto_ack_at"))
-    if (
-        ack_at is not None
-        and not paused
-        and facts.acknowledged_at is None
-        and facts.first_response_at is None
-        and facts.status not in DONE_STATUSES
-    ):
-        key = f"auto_ack:due:{state['auto_ack_at']}"
-        if key not in fired:
-            if ack_at <= now:
-                firings.append(Firing("auto_ack", "due", key, ack_at, ack_at))
-            else:
-                next_check = ack_at if next_check is None else min(next_check, ack_at)
-    firings.sort(key=lambda fi: fi.at)
-    return Evaluation(tuple(firings), next_check, sla_due)
-
-
 def refresh_timer(conversation: Conversation, now: datetime) -> Evaluation:
     """Recompute the two indexed columns from the state (no events)."""
     ev = evaluate(conversation.sla_state or {}, SlaFacts.of(conversation), now)
@@ -222,9 +80,9 @@ def refresh_timer(conversation: Conversation, now: datetime) -> Evaluation:
 
 
 def _mirror_due_columns(conversation: Conversation, clocks: Mapping[str, Any]) -> None:
-    conversation.first_response_due_at = _dt((clocks.get("first_response") or {}).get("due"))
-    conversation.next_response_due_at = _dt((clocks.get("next_response") or {}).get("due"))
-    conversation.resolution_due_at = _dt((clocks.get("resolution") or {}).get("due"))
+    conversation.first_response_due_at = parse_dt((clocks.get("first_response") or {}).get("due"))
+    conversation.next_response_due_at = parse_dt((clocks.get("next_response") or {}).get("due"))
+    conversation.resolution_due_at = parse_dt((clocks.get("resolution") or {}).get("due"))
 
 
 def schedule_of(session: Session, conversation: Conversation) -> BusinessHours:
@@ -239,60 +97,6 @@ def policies_of(session: Session, workspace_id: int) -> list[PolicyView]:
         select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id).order_by(SlaPolicy.id)
     ).scalars()
     return [PolicyView.of(p) for p in rows]
-
-
-def compute_state(
-    old: Mapping[str, Any],
-    policy: PolicyView | None,
-    facts: SlaFacts,
-    schedule: BusinessHours,
-    *,
-    opened_at: datetime,
-    start: datetime | None = None,
-) -> dict[str, Any]:
-    """Clocks for ``policy``, keeping each running clock's start, pause credit and fired marks.
-    A new clock starts at ``start`` (the first message needing a reply), else the first
-    inbound message, else the opening."""
-    old_clocks: Mapping[str, Any] = old.get("clocks") or {}
-    base = {k: v for k, v in old.items() if k not in ("clocks", "auto_ack_at")}
-    if policy is None:
-        return {**base, "policy_id": None, "clocks": {}, "auto_ack_at": None}
-    start = start or facts.first_inbound_at or opened_at
-    minutes = {
-        "first_response": policy.first_response_minutes,
-        "next_response": policy.next_response_minutes,
-        "resolution": policy.resolution_minutes,
-    }
-    clocks: dict[str, Any] = {}
-    for target in TARGETS:
-        m = minutes[target]
-        if not m:
-            continue
-        previous = old_clocks.get(target)
-        if target == "next_response" and previous is None:
-            continue  # starts when the customer writes after our response
-        clock = {
-            "start": previous["start"] if previous else _iso(start),
-            "target_s": 60.0 * m,
-            "credit_s": float(previous.get("credit_s", 0.0)) if previous else 0.0,
-        }
-        clocks[target] = _compute(clock, schedule, policy.near_breach_ratio)
-    auto_ack_at = (
-        _iso(start + timedelta(minutes=policy.auto_ack_minutes))
-        if policy.auto_ack_minutes
-        else None
-    )
-    return {
-        **base,
-        "policy_id": policy.id,
-        "business_hours": policy.business_hours,
-        "near_ratio": policy.near_breach_ratio,
-        "next_response_s": 60.0 * policy.next_response_minutes
-        if policy.next_response_minutes
-        else None,
-        "clocks": clocks,
-        "auto_ack_at": auto_ack_at,
-    }
 
 
 def do_apply_sla(
@@ -374,11 +178,11 @@ def start_next_response_clock(session: Session, conversation: Conversation, at: 
     clocks = dict(state.get("clocks") or {})
     running = clocks.get("next_response")
     if running is not None:
-        start = _dt(running.get("start"))
-        if start is not None and not _is_met("next_response", start, SlaFacts.of(conversation)):
+        start = parse_dt(running.get("start"))
+        if start is not None and not is_met("next_response", start, SlaFacts.of(conversation)):
             return  # the customer wrote twice before we answered: the first wait counts
-    clock = {"start": _iso(at), "target_s": float(target_s), "credit_s": 0.0}
-    clocks["next_response"] = _compute(
+    clock = {"start": iso(at), "target_s": float(target_s), "credit_s": 0.0}
+    clocks["next_response"] = compute_clock(
         clock, schedule_of(session, conversation), float(state.get("near_ratio", 0.8))
     )
     state["clocks"] = clocks
@@ -388,16 +192,16 @@ def start_next_response_clock(session: Session, conversation: Conversation, at: 
 
 def pause(conversation: Conversation, now: datetime) -> None:
     state = dict(conversation.sla_state or {})
-    state.setdefault("paused_at", _iso(now))
+    state.setdefault("paused_at", iso(now))
     if state["paused_at"] is None:
-        state["paused_at"] = _iso(now)
+        state["paused_at"] = iso(now)
     conversation.sla_state = state
 
 
 def resume(session: Session, conversation: Conversation, now: datetime) -> None:
     """Credit every clock with the paused time (on its own schedule) and move its due times."""
     state = dict(conversation.sla_state or {})
-    paused_at = _dt(state.pop("paused_at", None))
+    paused_at = parse_dt(state.pop("paused_at", None))
     if paused_at is None:
         conversation.sla_state = state
         return
@@ -405,12 +209,12 @@ def resume(session: Session, conversation: Conversation, now: datetime) -> None:
     ratio = float(state.get("near_ratio", 0.8))
     clocks: dict[str, Any] = {}
     for target, c in (state.get("clocks") or {}).items():
-        start = _dt(c.get("start"))
+        start = parse_dt(c.get("start"))
         if start is None:
             continue
         since = max(paused_at, start)
         credit = max(0.0, schedule.business_seconds_between(since, now)) if now > since else 0.0
-        clocks[target] = _compute(
+        clocks[target] = compute_clock(
             {**c, "credit_s": float(c.get("credit_s", 0.0)) + credit}, schedule, ratio
         )
     state["clocks"] = clocks
@@ -457,7 +261,7 @@ def do_fire_due(
             name=_EVENT_OF[firing.kind],
             payload={
                 "target": firing.target,
-                "due_at": _iso(firing.due_at),
+                "due_at": iso(firing.due_at),
                 "team_id": conversation.team_id,
                 "assignee_id": conversation.assignee_id,
                 "priority": conversation.priority,
