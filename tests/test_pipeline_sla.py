@@ -5,32 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.sla_scope import sla_status
-from caredesk.ingest.service import do_receive
 from caredesk.kit.clock import FrozenClock
-from caredesk.models import ChannelAccount, Conversation
-from caredesk.pipeline import process_inbox_item
+from caredesk.models import ChannelAccount
 from caredesk.routing.admin import do_save_sla_policy
 from caredesk.routing.sweeper import do_sweep_timers
 from tests import factories as f
-
-
-def _receive(
-    session: Session, clock: FrozenClock, acct: ChannelAccount, text: str, author: str
-) -> Conversation:
-    post = f.post(text, author=author, at=clock.now())
-    result = do_receive(session, clock, [post], channel_account_id=acct.id, enqueue=False)
-    (item_id,) = result.stored
-    assert process_inbox_item(session, clock, item_id) == "processed"
-    return session.execute(
-        select(Conversation)
-        .where(Conversation.workspace_id == acct.workspace_id)
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .limit(1)
-    ).scalar_one()
+from tests.pipeline_support import receive
 
 
 def _desk(session: Session, clock: FrozenClock) -> ChannelAccount:
@@ -46,9 +29,9 @@ def _desk(session: Session, clock: FrozenClock) -> ChannelAccount:
 
 def test_spam_and_a_bare_thank_you_arrive_without_sla_clocks(session, clock):
     acct = _desk(session, clock)
-    spam = _receive(session, clock, acct, "Buy crypto now, 1000x guaranteed, DM me", "spam1")
-    thanks = _receive(session, clock, acct, "thanks!", "fan1")
-    care = _receive(session, clock, acct, "my parcel never arrived, order 1234", "cust1")
+    spam = receive(session, clock, acct, "Buy crypto now, 1000x guaranteed, DM me", "spam1")
+    thanks = receive(session, clock, acct, "thanks!", "fan1")
+    care = receive(session, clock, acct, "my parcel never arrived, order 1234", "cust1")
     assert (spam.kind, spam.needs_reply) == ("noise", False)
     assert spam.sla_due_at is None and thanks.sla_due_at is None
     assert sla_status(spam) == ("no_reply_needed", "no reply needed: noise")
@@ -62,8 +45,8 @@ def test_spam_and_a_bare_thank_you_arrive_without_sla_clocks(session, clock):
 
 def test_question_after_noise_in_the_same_thread_starts_the_clock_then(session, clock):
     acct = _desk(session, clock)
-    first = _receive(session, clock, acct, "lol this meme", "mixed1")
+    first = receive(session, clock, acct, "lol this meme", "mixed1")
     clock.advance(hours=30)
-    again = _receive(session, clock, acct, "my parcel never arrived, order 1234", "mixed1")
+    again = receive(session, clock, acct, "my parcel never arrived, order 1234", "mixed1")
     assert again.id == first.id
     assert again.first_response_due_at == clock.now() + timedelta(minutes=60)

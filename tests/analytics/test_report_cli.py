@@ -10,9 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from caredesk.cli import app
-from caredesk.config import Settings
 from caredesk.importers.twcs import import_twcs
-from caredesk.kit.runtime import Runtime, set_runtime
+from tests.apptest import cli_runtime
 
 DATA = Path(__file__).parent / "data" / "twcs_threads.csv"
 
@@ -21,13 +20,8 @@ DATA = Path(__file__).parent / "data" / "twcs_threads.csv"
 def cli(connection, sessions, clock) -> Iterator[CliRunner]:
     import_twcs(sessions, clock, DATA, "Brand", triage=None)
     clock.advance(seconds=60)  # past the settle time of any id gap (PostgreSQL)
-    set_runtime(
-        Runtime(Settings(secret_key="cli-test-secret-123"), connection.engine, sessions, clock)
-    )
-    try:
-        yield CliRunner()
-    finally:
-        set_runtime(None)
+    with cli_runtime(connection, sessions, clock) as runner:
+        yield runner
 
 
 def test_report_json_has_every_named_field(cli):

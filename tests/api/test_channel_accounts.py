@@ -4,20 +4,9 @@ from sqlalchemy import select
 
 from caredesk.models import ChannelAccount, Event
 from tests import factories as f
-from tests.apptest import client_for
+from tests.apptest import client_for, sign_in
 
 TOKEN = "AAAA-very-secret-bearer"
-
-
-def _login(client, agent):
-    page = client.get("/login").text
-    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post(
-        "/login",
-        data={"email": agent.email, "password": f.PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
 
 
 def _setup(session, clock, role="admin"):
@@ -39,7 +28,7 @@ def test_admin_adds_an_account_and_secrets_are_never_returned(connection, sessio
     ws, admin = _setup(session, clock)
     base = f"/api/workspaces/{ws.id}/channel-accounts"
     with client_for(connection, sessions, clock) as client:
-        _login(client, admin)
+        sign_in(client, admin)
         created = client.post(base, json=X_ACCOUNT)
         listed = client.get(base)
         shown = client.get(f"{base}/{created.json()['id']}")
@@ -77,7 +66,7 @@ def test_config_is_validated_per_adapter_with_clear_errors(connection, sessions,
         ),
     ]
     with client_for(connection, sessions, clock) as client:
-        _login(client, admin)
+        sign_in(client, admin)
         for body, expected in cases:
             r = client.post(base, json=body)
             assert r.status_code == 422, (body, r.text)
@@ -92,7 +81,7 @@ def test_patch_changes_settings_secrets_and_disables(connection, sessions, sessi
     ws, admin = _setup(session, clock)
     base = f"/api/workspaces/{ws.id}/channel-accounts"
     with client_for(connection, sessions, clock) as client:
-        _login(client, admin)
+        sign_in(client, admin)
         account_id = client.post(
             base, json={"kind": "email", "handle": "support@acme.test"}
         ).json()["id"]
@@ -121,10 +110,10 @@ def test_only_admins_of_the_workspace_may_manage_accounts(connection, sessions, 
     _other_ws, other_admin = _setup(session, clock)
     with client_for(connection, sessions, clock) as client:
         anonymous = client.get(f"/api/workspaces/{ws.id}/channel-accounts")
-        _login(client, supervisor)
+        sign_in(client, supervisor)
         forbidden = client.post(f"/api/workspaces/{ws.id}/channel-accounts", json=X_ACCOUNT)
         client.cookies.clear()
-        _login(client, other_admin)
+        sign_in(client, other_admin)
         hidden = client.get(f"/api/workspaces/{ws.id}/channel-accounts")
     assert anonymous.status_code == 401
     assert forbidden.status_code == 403

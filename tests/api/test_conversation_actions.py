@@ -7,19 +7,8 @@ from sqlalchemy import select
 from caredesk.conversations.csat import do_send_csat
 from caredesk.models import Conversation, CsatResponse, Customer
 from tests import factories as f
-from tests.apptest import client_for
+from tests.apptest import client_for, sign_in
 from tests.routing.support import desk, inbound
-
-
-def _login(client, agent):
-    page = client.get("/login").text
-    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post(
-        "/login",
-        data={"email": agent.email, "password": f.PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
 
 
 def test_agent_works_a_case_end_to_end_through_the_api(connection, sessions, session, clock):
@@ -30,7 +19,7 @@ def test_agent_works_a_case_end_to_end_through_the_api(connection, sessions, ses
     session.commit()
     base = f"/api/v1/conversations/{c.id}"
     with client_for(connection, sessions, clock) as client:
-        _login(client, me)
+        sign_in(client, me)
         assert client.post(f"{base}/viewed").json() == {"recorded": True}
         r = client.post(f"{base}/status", json={"status": "gathering_info"})
         assert r.status_code == 200 and r.json()["status"] == "gathering_info"
@@ -81,7 +70,7 @@ def test_queue_sorted_by_time_left_and_assignment_rules_over_api(
     slow = inbound(session, clock, d.ws, author="q1")
     session.commit()
     with client_for(connection, sessions, clock) as client:
-        _login(client, sup)
+        sign_in(client, sup)
         r = client.put(
             f"/api/v1/workspaces/{d.ws.id}/sla-policies",
             json={"team_id": d.team.id, "priority": "urgent", "first_response_minutes": 5},
@@ -127,7 +116,7 @@ def test_customer_merge_split_and_other_workspace_is_hidden(connection, sessions
     stranger = f.agent(session, clock, stranger_ws)
     session.commit()
     with client_for(connection, sessions, clock) as client:
-        _login(client, d.agents[0])
+        sign_in(client, d.agents[0])
         r = client.post(
             f"/api/v1/customers/{b.customer_id}/merge", json={"into_customer_id": a.customer_id}
         )
@@ -142,7 +131,7 @@ def test_customer_merge_split_and_other_workspace_is_hidden(connection, sessions
         r = client.patch(f"/api/v1/customers/{a.customer_id}", json={"email": "bad"})
         assert r.status_code == 422
     with client_for(connection, sessions, clock) as client:
-        _login(client, stranger)
+        sign_in(client, stranger)
         assert client.get(f"/api/v1/customers/{a.customer_id}").status_code == 404
         assert client.post(f"/api/v1/conversations/{a.id}/viewed").status_code == 404
 

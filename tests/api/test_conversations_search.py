@@ -6,6 +6,7 @@ from __future__ import annotations
 from caredesk.conversations.service import do_record_inbound
 from tests import factories as f
 from tests.apptest import client_for
+from tests.apptest import sign_in as _login  # also imported by the search-matches tests
 
 _authors = iter(range(10_000))
 
@@ -16,17 +17,6 @@ def _conversation(session, clock, ws, text: str):
         session, clock, ws, f.post(text, author=f"q{next(_authors)}", at=clock.now()),
         account_id=None, triage=f.triage(),
     ).conversation  # fmt: skip
-
-
-def _login(client, agent):
-    page = client.get("/login").text
-    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post(
-        "/login",
-        data={"email": agent.email, "password": f.PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
 
 
 def test_q_searches_like_the_inbox_and_stays_in_the_agents_workspace(

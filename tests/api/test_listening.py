@@ -6,20 +6,9 @@ from caredesk.channels.signing import hmac_sha256_hex
 from caredesk.listening.cache import RULEBOOK
 from caredesk.models import Message
 from tests import factories as f
-from tests.apptest import client_for
+from tests.apptest import client_for, sign_in
 
 SECRET = "s3cret-s3cret"
-
-
-def _login(client, agent):
-    page = client.get("/login").text
-    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post(
-        "/login",
-        data={"email": agent.email, "password": f.PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
 
 
 def _setup(session, clock, role="supervisor"):
@@ -44,7 +33,7 @@ def test_supervisor_manages_rules_and_the_matcher_follows(connection, sessions, 
     ws, acct, agent = _setup(session, clock)
     url = f"/api/workspaces/{ws.id}/listening-rules"
     with client_for(connection, sessions, clock) as client:
-        _login(client, agent)
+        sign_in(client, agent)
         r = client.post(url, json={"name": "routers", "query": "acme (router OR modem)"})
         assert r.status_code == 201, r.text
         rule = r.json()
@@ -76,7 +65,7 @@ def test_supervisor_manages_rules_and_the_matcher_follows(connection, sessions, 
 def test_bad_rule_gets_422_naming_the_column(connection, sessions, session, clock):
     ws, _, agent = _setup(session, clock)
     with client_for(connection, sessions, clock) as client:
-        _login(client, agent)
+        sign_in(client, agent)
         r = client.post(
             f"/api/workspaces/{ws.id}/listening-rules", json={"name": "x", "query": "acme ("}
         )
@@ -94,7 +83,7 @@ def test_duplicate_rule_name_conflicts(connection, sessions, session, clock):
     ws, _, agent = _setup(session, clock)
     url = f"/api/workspaces/{ws.id}/listening-rules"
     with client_for(connection, sessions, clock) as client:
-        _login(client, agent)
+        sign_in(client, agent)
         assert client.post(url, json={"name": "a", "query": "acme"}).status_code == 201
         assert client.post(url, json={"name": "a", "query": "globex"}).status_code == 409
 
@@ -103,7 +92,7 @@ def test_plain_agent_cannot_see_or_change_rules(connection, sessions, session, c
     ws, _, agent = _setup(session, clock, role="agent")
     url = f"/api/workspaces/{ws.id}/listening-rules"
     with client_for(connection, sessions, clock) as client:
-        _login(client, agent)
+        sign_in(client, agent)
         assert client.get(url).status_code == 403
         assert client.post(url, json={"name": "a", "query": "acme"}).status_code == 403
 
@@ -114,7 +103,7 @@ def test_admin_of_another_workspace_gets_404(connection, sessions, session, cloc
     outsider = f.agent(session, clock, other, role="admin")
     session.commit()
     with client_for(connection, sessions, clock) as client:
-        _login(client, outsider)
+        sign_in(client, outsider)
         assert client.get(f"/api/workspaces/{ws.id}/listening-rules").status_code == 404
 
 
@@ -128,7 +117,7 @@ def test_brand_terms_round_trip_and_are_validated(connection, sessions, session,
     ws, _, agent = _setup(session, clock)
     url = f"/api/workspaces/{ws.id}/listening-brand"
     with client_for(connection, sessions, clock) as client:
-        _login(client, agent)
+        sign_in(client, agent)
         r = client.put(url, json={"brand_terms": ["Acme", " acme ", "Acme Router"]})
         assert r.status_code == 200, r.text
         assert client.get(url).json()["brand_terms"] == ["Acme", "Acme Router"]

@@ -59,7 +59,7 @@ from caredesk.replies.canned import do_save_canned
 from caredesk.replies.kb import do_save_article
 from caredesk.routing.admin import do_save_sla_policy
 from tests import factories as f
-from tests.apptest import client_for
+from tests.apptest import client_for, sign_in
 
 # Path parameters that name a workspace-scoped record: filled with workspace B's ids.
 SCOPED_PARAMS = {
@@ -356,14 +356,7 @@ def call(client: TestClient, e: Endpoint, ids: dict[str, Any], csrf: str, query:
 
 
 def login(client: TestClient, agent: Agent) -> str:
-    page = client.get("/login").text
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post(
-        "/login",
-        data={"email": agent.email, "password": f.PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
+    sign_in(client, agent)
     return _csrf(client)
 
 

@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from caredesk.models import Agent, Event, FollowUp, Note, TeamMember
 from tests import factories as f
-from tests.api.test_conversation_actions import _login
-from tests.apptest import client_for
+from tests.apptest import client_for, sign_in
 from tests.routing.support import desk, inbound
 
 
@@ -26,7 +25,7 @@ def test_supervisor_edits_team_roster_skills_and_presence(connection, sessions, 
     session.commit()
     team = f"/api/v1/teams/{d.team.id}"
     with client_for(connection, sessions, clock) as client:
-        _login(client, sup)
+        sign_in(client, sup)
         r = client.put(f"{team}/members/{newcomer.id}", json={"backup": True})
         assert r.status_code == 204 and r.content == b""
         r = client.put(f"{team}/members/999999", json={})
@@ -55,7 +54,7 @@ def test_supervisor_edits_team_roster_skills_and_presence(connection, sessions, 
         r = client.post(f"/api/v1/workspaces/{d.ws.id}/presence", json={"presence": "away"})
         assert r.status_code == 200 and r.json() == {"presence": "away"}
     with client_for(connection, sessions, clock) as client:
-        _login(client, newcomer)
+        sign_in(client, newcomer)
         # An agent sets their own skills, never a colleague's.
         r = client.patch(
             f"/api/v1/workspaces/{d.ws.id}/agents/{sup.id}/skills", json={"capacity": 9}
@@ -74,7 +73,7 @@ def test_agent_cancels_a_follow_up_once_and_notes_a_customer(connection, session
     me = d.agents[0]
     session.commit()
     with client_for(connection, sessions, clock) as client:
-        _login(client, me)
+        sign_in(client, me)
         due = (clock.now() + timedelta(hours=1)).isoformat()
         fu = client.post(
             f"/api/v1/conversations/{c.id}/follow-ups", json={"kind": "email", "due_at": due}
@@ -112,7 +111,7 @@ def test_deactivated_agent_with_a_live_cookie_cannot_write(connection, sessions,
     sup = f.agent(session, clock, d.ws, role="supervisor")
     session.commit()
     with client_for(connection, sessions, clock) as client:
-        _login(client, sup)
+        sign_in(client, sup)
         presence = f"/api/v1/workspaces/{d.ws.id}/presence"
         assert client.post(presence, json={"presence": "away"}).status_code == 200
         with sessions() as s:

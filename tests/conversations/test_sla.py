@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caredesk.conversations import sla
 from caredesk.conversations.lifecycle import do_change_status
@@ -15,14 +15,7 @@ from caredesk.replies.service import do_send_reply
 from caredesk.routing import repository as routing_repo
 from caredesk.routing.admin import do_save_sla_policy, do_update_team
 from caredesk.routing.sweeper import do_sweep_timers
-from tests.routing.support import desk, inbound
-
-
-def _count(session, name, conversation_id=None):
-    stmt = select(func.count()).select_from(Event).where(Event.name == str(name))
-    if conversation_id is not None:
-        stmt = stmt.where(Event.conversation_id == conversation_id)
-    return session.execute(stmt).scalar_one()
+from tests.routing.support import count_events, desk, inbound, save_team_policy
 
 
 def test_most_specific_policy_wins():
@@ -76,16 +69,7 @@ def test_business_hours_due_time_skips_the_night(session, clock):
             }
         },
     )
-    do_save_sla_policy(
-        session,
-        clock,
-        d.ws.id,
-        agent=None,
-        team_id=d.team.id,
-        priority=None,
-        first_response_minutes=120,
-        business_hours=True,
-    )
+    save_team_policy(session, clock, d, first_response=120, business_hours=True)
     clock.set(datetime(2026, 11, 20, 16, 0, tzinfo=UTC))  # Friday 16:00, one hour left
     c = inbound(session, clock, d.ws)
     # 1 h on Friday, the other hour on Monday morning.
@@ -105,8 +89,8 @@ def test_breach_and_near_breach_fire_exactly_once_across_sweeps(session, clock):
     assert r.breached == 1
     for _ in range(3):
         do_sweep_timers(session, clock)
-    assert _count(session, E.SLA_NEAR_BREACH, c.id) == 1
-    assert _count(session, E.SLA_BREACHED, c.id) == 1
+    assert count_events(session, E.SLA_NEAR_BREACH, c.id) == 1
+    assert count_events(session, E.SLA_BREACHED, c.id) == 1
     ev = session.execute(select(Event).where(Event.name == str(E.SLA_BREACHED))).scalars()
     breach = next(e for e in ev if e.conversation_id == c.id)
     assert breach.payload["target"] == "first_response"
@@ -120,7 +104,7 @@ def test_answered_in_time_never_breaches(session, clock):
     do_send_reply(session, clock, c, d.agents[0], "On it!")
     clock.advance(hours=20)
     do_sweep_timers(session, clock)
-    assert _count(session, E.SLA_BREACHED, c.id) == 0
+    assert count_events(session, E.SLA_BREACHED, c.id) == 0
 
 
 def test_pending_pauses_the_clock_and_moves_due_time(session, clock):
@@ -131,12 +115,12 @@ def test_pending_pauses_the_clock_and_moves_due_time(session, clock):
     do_change_status(session, clock, c, "pending", agent=d.agents[0])
     clock.advance(hours=5)
     do_sweep_timers(session, clock)
-    assert _count(session, E.SLA_BREACHED, c.id) == 0
+    assert count_events(session, E.SLA_BREACHED, c.id) == 0
     do_change_status(session, clock, c, "in_progress", agent=d.agents[0])
     assert c.first_response_due_at == due + timedelta(hours=5)
     clock.advance(minutes=31)
     do_sweep_timers(session, clock)
-    assert _count(session, E.SLA_BREACHED, c.id) == 1
+    assert count_events(session, E.SLA_BREACHED, c.id) == 1
 
 
 def test_next_response_clock_starts_when_customer_writes_after_our_answer(session, clock):
@@ -156,15 +140,7 @@ def test_next_response_clock_starts_when_customer_writes_after_our_answer(sessio
 
 def test_queue_sorts_by_time_left(session, clock):
     d = desk(session, clock, first_response=60)
-    do_save_sla_policy(
-        session,
-        clock,
-        d.ws.id,
-        agent=None,
-        team_id=d.team.id,
-        priority="urgent",
-        first_response_minutes=10,
-    )
+    save_team_policy(session, clock, d, priority="urgent", first_response=10)
     slow = inbound(session, clock, d.ws, author="s1")
     clock.advance(minutes=1)
     fast = inbound(session, clock, d.ws, author="s2", priority="urgent")
@@ -182,7 +158,7 @@ def test_breach_of_assigned_conversation_escalates(session, clock):
     r = do_sweep_timers(session, clock)
     assert r.escalated == 1
     assert c.assignee_id not in (None, owner)
-    assert _count(session, E.ESCALATED, c.id) == 1
+    assert count_events(session, E.ESCALATED, c.id) == 1
 
 
 def test_bad_policy_values_are_refused(session, clock):

@@ -4,23 +4,19 @@ message that needs a reply."""
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
-from typer.testing import CliRunner
+from sqlalchemy import select
 
 from caredesk.cli import app
-from caredesk.config import Settings
 from caredesk.conversations import sla
-from caredesk.conversations.service import TriageView, do_record_inbound
+from caredesk.conversations.service import TriageView
 from caredesk.conversations.sla_scope import sla_status
 from caredesk.events import E
-from caredesk.kit.runtime import Runtime, set_runtime
-from caredesk.models import Conversation, Event, Workspace
+from caredesk.models import Event
 from caredesk.pipeline import do_auto_acknowledge
 from caredesk.replies.service import do_send_reply
-from caredesk.routing.service import do_route
 from caredesk.routing.sweeper import do_sweep_timers
-from tests import factories as f
-from tests.routing.support import desk, inbound
+from tests.apptest import cli_runtime
+from tests.routing.support import count_events, desk, inbound
 
 NOISE = TriageView(
     language="en",
@@ -39,26 +35,11 @@ THANKS = TriageView(
 CARE = TriageView(language="en", kind="care", intent="delivery", needs_reply=True)
 
 
-def _post(session, clock, ws: Workspace, triage: TriageView, text: str, **kw) -> Conversation:
-    out = do_record_inbound(
-        session, clock, ws, f.post(text, at=clock.now(), **kw), account_id=None, triage=triage
-    )
-    do_route(session, clock, out.conversation)
-    session.flush()
-    return out.conversation
-
-
-def _count(session, name, conversation_id):
-    return session.execute(
-        select(func.count())
-        .select_from(Event)
-        .where(Event.conversation_id == conversation_id, Event.name == str(name))
-    ).scalar_one()
-
-
 def test_noise_conversation_gets_no_clocks_and_never_breaches(session, clock):
     d = desk(session, clock, first_response=60, auto_ack=5)
-    c = _post(session, clock, d.ws, NOISE, "cheap followers at spam.example", author="spam")
+    c = inbound(
+        session, clock, d.ws, "cheap followers at spam.example", author="spam", triage=NOISE
+    )
     assert c.sla_policy_id is None
     assert (c.sla_due_at, c.timer_due_at, c.first_response_due_at) == (None, None, None)
     assert (c.resolution_due_at, c.next_response_due_at) == (None, None)
@@ -67,7 +48,7 @@ def test_noise_conversation_gets_no_clocks_and_never_breaches(session, clock):
     r = do_sweep_timers(session, clock)
     assert (r.near, r.breached, r.auto_ack) == (0, 0, 0)
     for name in (E.SLA_NEAR_BREACH, E.SLA_BREACHED, E.AUTO_ACK_REQUESTED, E.SLA_APPLIED):
-        assert _count(session, name, c.id) == 0
+        assert count_events(session, name, c.id) == 0
     # Even a stray auto-ack job sends nothing on a conversation nobody should answer.
     assert do_auto_acknowledge(session, clock, c.id) is False
     assert sla.time_left(c, clock.now()) is None
@@ -83,7 +64,7 @@ def test_noise_kind_alone_stops_clocks_even_if_reply_flag_is_set(session, clock)
 
 def test_bare_thank_you_conversation_gets_no_clocks_with_triage_reason(session, clock):
     d = desk(session, clock, first_response=60)
-    c = _post(session, clock, d.ws, THANKS, "thanks!", author="fan")
+    c = inbound(session, clock, d.ws, "thanks!", author="fan", triage=THANKS)
     assert c.sla_due_at is None and c.sla_policy_id is None
     assert sla_status(c) == (
         "no_reply_needed",
@@ -93,22 +74,24 @@ def test_bare_thank_you_conversation_gets_no_clocks_with_triage_reason(session, 
 
 def test_care_conversation_still_runs_clocks(session, clock):
     d = desk(session, clock, first_response=60)
-    c = _post(session, clock, d.ws, CARE, "where is my parcel?", author="care1")
+    c = inbound(session, clock, d.ws, "where is my parcel?", author="care1", triage=CARE)
     assert c.sla_due_at == clock.now() + timedelta(minutes=60)
     assert sla_status(c) == ("running", None)
 
 
 def test_later_message_needing_reply_starts_clocks_from_that_message(session, clock):
     d = desk(session, clock, first_response=60)
-    c = _post(session, clock, d.ws, NOISE, "lol random meme", author="mixed")
+    c = inbound(session, clock, d.ws, "lol random meme", author="mixed", triage=NOISE)
     clock.advance(days=2)
     asked_at = clock.now()
-    same = _post(session, clock, d.ws, CARE, "actually, my order never came", author="mixed")
+    same = inbound(
+        session, clock, d.ws, "actually, my order never came", author="mixed", triage=CARE
+    )
     assert same.id == c.id
     # Not two days overdue: the customer has waited since the question, not the meme.
     assert c.first_response_due_at == asked_at + timedelta(minutes=60)
     assert sla_status(c) == ("running", None)
-    assert _count(session, E.SLA_APPLIED, c.id) == 1
+    assert count_events(session, E.SLA_APPLIED, c.id) == 1
     clock.advance(minutes=61)
     assert do_sweep_timers(session, clock).breached == 1
     breach = session.execute(
@@ -119,46 +102,32 @@ def test_later_message_needing_reply_starts_clocks_from_that_message(session, cl
 
 def test_thank_you_after_our_answer_starts_no_next_response_clock(session, clock):
     d = desk(session, clock, first_response=60, next_response=30, resolution=None)
-    c = _post(session, clock, d.ws, CARE, "my router is dead", author="grateful")
+    c = inbound(session, clock, d.ws, "my router is dead", author="grateful", triage=CARE)
     do_send_reply(session, clock, c, d.agents[0], "Restart it please")
     clock.advance(minutes=5)
-    _post(session, clock, d.ws, THANKS, "thanks!", author="grateful")
+    inbound(session, clock, d.ws, "thanks!", author="grateful", triage=THANKS)
     assert c.next_response_due_at is None and c.sla_due_at is None
     clock.advance(hours=2)
     assert do_sweep_timers(session, clock).breached == 0
     # A real follow-up question does start the next-response clock.
-    _post(session, clock, d.ws, CARE, "still dead after restart", author="grateful")
+    inbound(session, clock, d.ws, "still dead after restart", author="grateful", triage=CARE)
     assert c.next_response_due_at == clock.now() + timedelta(minutes=30)
 
 
 def test_noise_on_imported_history_stays_without_clocks(session, clock):
     d = desk(session, clock, first_response=60)
-    out = do_record_inbound(
-        session,
-        clock,
-        d.ws,
-        f.post("spam", at=clock.now()),
-        account_id=None,
-        triage=NOISE,
-        imported=True,
-    )
-    do_route(session, clock, out.conversation, live=False)
-    assert out.conversation.sla_due_at is None
-    assert sla_status(out.conversation) == ("none", None)
+    c = inbound(session, clock, d.ws, "spam", triage=NOISE, imported=True)
+    assert c.sla_due_at is None
+    assert sla_status(c) == ("none", None)
 
 
 def test_cli_queue_says_no_reply_instead_of_a_timer(connection, sessions, session, clock):
     d = desk(session, clock, first_response=60)
-    noise = _post(session, clock, d.ws, NOISE, "spam spam", author="cli-noise")
-    care = _post(session, clock, d.ws, CARE, "where is my order", author="cli-care")
+    noise = inbound(session, clock, d.ws, "spam spam", author="cli-noise", triage=NOISE)
+    care = inbound(session, clock, d.ws, "where is my order", author="cli-care", triage=CARE)
     session.commit()
-    set_runtime(
-        Runtime(Settings(secret_key="cli-test-secret-123"), connection.engine, sessions, clock)
-    )
-    try:
-        result = CliRunner().invoke(app, ["routing", "queue", d.ws.name])
-    finally:
-        set_runtime(None)
+    with cli_runtime(connection, sessions, clock) as cli:
+        result = cli.invoke(app, ["routing", "queue", d.ws.name])
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
     assert "no reply" in lines[noise.reference]

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
-from typer.testing import CliRunner
-
 from caredesk.cli import app
-from caredesk.config import Settings
 from caredesk.events import E
-from caredesk.kit.runtime import Runtime, set_runtime
-from caredesk.models import Conversation, Event
+from caredesk.models import Conversation
 from caredesk.routing.sweeper import do_sweep_timers
-from tests.routing.support import desk, inbound
+from tests.apptest import cli_runtime
+from tests.routing.support import count_events, desk, inbound
 
 
 def _legacy_noise(session, clock, ws, author) -> Conversation:
@@ -28,14 +24,6 @@ def _legacy_noise(session, clock, ws, author) -> Conversation:
     return c
 
 
-def _count(session, name, conversation_id):
-    return session.execute(
-        select(func.count())
-        .select_from(Event)
-        .where(Event.conversation_id == conversation_id, Event.name == str(name))
-    ).scalar_one()
-
-
 def test_sweeper_stops_legacy_clocks_instead_of_breaching(session, clock):
     d = desk(session, clock, first_response=60)
     c = _legacy_noise(session, clock, d.ws, "legacy1")
@@ -43,8 +31,8 @@ def test_sweeper_stops_legacy_clocks_instead_of_breaching(session, clock):
     r = do_sweep_timers(session, clock)
     assert r.breached == 0 and r.near == 0
     assert c.sla_due_at is None and c.timer_due_at is None
-    assert _count(session, E.SLA_STOPPED, c.id) == 1
-    assert _count(session, E.SLA_BREACHED, c.id) == 0
+    assert count_events(session, E.SLA_STOPPED, c.id) == 1
+    assert count_events(session, E.SLA_BREACHED, c.id) == 0
 
 
 def test_cli_clears_overdue_badges_left_on_noise_and_is_idempotent(
@@ -58,15 +46,10 @@ def test_cli_clears_overdue_badges_left_on_noise_and_is_idempotent(
     c.kind, c.needs_reply = "noise", False
     session.commit()
     assert c.sla_due_at is not None and c.timer_due_at is None
-    set_runtime(
-        Runtime(Settings(secret_key="cli-test-secret-123"), connection.engine, sessions, clock)
-    )
-    try:
-        first = CliRunner().invoke(app, ["routing", "stop-unneeded-sla", "--batch", "1"])
-        again = CliRunner().invoke(app, ["routing", "stop-unneeded-sla"])
-        bad = CliRunner().invoke(app, ["routing", "stop-unneeded-sla", "--workspace", "nope"])
-    finally:
-        set_runtime(None)
+    with cli_runtime(connection, sessions, clock) as cli:
+        first = cli.invoke(app, ["routing", "stop-unneeded-sla", "--batch", "1"])
+        again = cli.invoke(app, ["routing", "stop-unneeded-sla"])
+        bad = cli.invoke(app, ["routing", "stop-unneeded-sla", "--workspace", "nope"])
     assert first.exit_code == 0, first.output
     assert json.loads(first.output.strip().splitlines()[-1]) == {"stopped": 1}
     assert json.loads(again.output.strip().splitlines()[-1]) == {"stopped": 0}
@@ -74,4 +57,4 @@ def test_cli_clears_overdue_badges_left_on_noise_and_is_idempotent(
     session.expire_all()
     assert session.get_one(Conversation, c.id).sla_due_at is None
     assert session.get_one(Conversation, care.id).sla_due_at is not None
-    assert _count(session, E.SLA_BREACHED, c.id) == 1  # history stays
+    assert count_events(session, E.SLA_BREACHED, c.id) == 1  # history stays

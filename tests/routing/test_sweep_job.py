@@ -3,23 +3,15 @@ and queue draining, each in its own committed transaction."""
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from caredesk import tasks
 from caredesk.config import Settings
 from caredesk.conversations.followups import do_schedule_follow_up
 from caredesk.events import E
 from caredesk.kit.runtime import Runtime, set_runtime
-from caredesk.models import Agent, Conversation, Event, FollowUp, Message
-from tests.routing.support import desk, inbound
-
-
-def _count(session, name, conversation_id):
-    return session.execute(
-        select(func.count())
-        .select_from(Event)
-        .where(Event.name == str(name), Event.conversation_id == conversation_id)
-    ).scalar_one()
+from caredesk.models import Agent, Conversation, FollowUp, Message
+from tests.routing.support import count_events, desk, inbound
 
 
 def test_sweep_job_fires_breach_sends_auto_ack_marks_missed_and_drains(
@@ -54,8 +46,8 @@ def test_sweep_job_fires_breach_sends_auto_ack_marks_missed_and_drains(
         again = tasks.sweep_conversation_timers()
         assert again["breached"] == 0 and again["auto_ack"] == 0
         with sessions() as s:
-            assert _count(s, E.SLA_BREACHED, c.id) == 1
-            assert _count(s, E.AUTO_ACK_REQUESTED, c.id) == 1
+            assert count_events(s, E.SLA_BREACHED, c.id) == 1
+            assert count_events(s, E.AUTO_ACK_REQUESTED, c.id) == 1
             assert s.get_one(FollowUp, fu.id).status == "missed"
             assert s.get_one(Conversation, c.id).assignee_id == d.agents[0].id
     finally:

@@ -6,52 +6,27 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from caredesk.conversations.service import TriageView, do_record_inbound
+from caredesk.conversations.service import TriageView
 from caredesk.conversations.sla_scope import sla_status
 from caredesk.events import E
 from caredesk.httpkit.session import COOKIE, _serializer
-from caredesk.models import Conversation, Event
-from caredesk.routing.admin import do_save_sla_policy
+from caredesk.models import Event
 from caredesk.routing.retriage import do_correct_triage
-from caredesk.routing.service import do_route
 from caredesk.routing.sweeper import do_sweep_timers
-from tests import factories as f
 from tests.analytics.support import report
 from tests.apptest import client_for
-from tests.routing.support import desk
+from tests.routing.support import count_events, desk, inbound, save_team_policy
 
 NOISE = TriageView(language="en", kind="noise", intent="other", needs_reply=False)
 CARE = TriageView(language="en", kind="care", intent="delivery", needs_reply=True)
 
 
-def _open(session, clock, ws, triage, text, author) -> Conversation:
-    out = do_record_inbound(
-        session,
-        clock,
-        ws,
-        f.post(text, at=clock.now(), author=author),
-        account_id=None,
-        triage=triage,
-    )
-    do_route(session, clock, out.conversation)
-    session.flush()
-    return out.conversation
-
-
-def _count(session, name, conversation_id):
-    return session.execute(
-        select(func.count())
-        .select_from(Event)
-        .where(Event.conversation_id == conversation_id, Event.name == str(name))
-    ).scalar_one()
-
-
 def test_correcting_noise_to_care_starts_clocks_from_first_message_and_assigns(session, clock):
     d = desk(session, clock, first_response=60, auto_ack=5)
     posted = clock.now()
-    c = _open(session, clock, d.ws, NOISE, "my parcel never arrived", "misread")
+    c = inbound(session, clock, d.ws, "my parcel never arrived", author="misread", triage=NOISE)
     assert c.sla_due_at is None and c.assignee_id is None
     clock.advance(minutes=10)
     changed = do_correct_triage(session, clock, c, d.agents[0], {"kind": "care"})
@@ -60,7 +35,7 @@ def test_correcting_noise_to_care_starts_clocks_from_first_message_and_assigns(s
     assert c.first_response_due_at == posted + timedelta(minutes=60)
     assert sla_status(c) == ("running", None)
     assert c.assignee_id in {a.id for a in d.agents}
-    assert _count(session, E.SLA_APPLIED, c.id) == 1
+    assert count_events(session, E.SLA_APPLIED, c.id) == 1
     # The auto-acknowledgment was due at 5 minutes: it goes out on the next sweep, once.
     assert do_sweep_timers(session, clock).auto_ack == 1
     clock.advance(minutes=51)
@@ -69,7 +44,9 @@ def test_correcting_noise_to_care_starts_clocks_from_first_message_and_assigns(s
 
 def test_correcting_care_to_noise_stops_clocks_and_keeps_fired_events(session, clock):
     d = desk(session, clock, first_response=60)
-    c = _open(session, clock, d.ws, CARE, "buy cheap watches at x.example", "spammer")
+    c = inbound(
+        session, clock, d.ws, "buy cheap watches at x.example", author="spammer", triage=CARE
+    )
     clock.advance(minutes=50)
     assert do_sweep_timers(session, clock).near == 1
     do_correct_triage(session, clock, c, d.agents[0], {"kind": "noise"})
@@ -82,13 +59,13 @@ def test_correcting_care_to_noise_stops_clocks_and_keeps_fired_events(session, c
     assert stopped.payload["reason"] == "no reply needed: noise"
     clock.advance(days=3)
     assert do_sweep_timers(session, clock).breached == 0
-    assert _count(session, E.SLA_BREACHED, c.id) == 0
-    assert _count(session, E.SLA_NEAR_BREACH, c.id) == 1  # history stays
+    assert count_events(session, E.SLA_BREACHED, c.id) == 0
+    assert count_events(session, E.SLA_NEAR_BREACH, c.id) == 1  # history stays
 
 
 def test_correcting_back_to_care_does_not_fire_the_same_breach_twice(session, clock):
     d = desk(session, clock, first_response=60)
-    c = _open(session, clock, d.ws, CARE, "help, card charged twice", "flipflop")
+    c = inbound(session, clock, d.ws, "help, card charged twice", author="flipflop", triage=CARE)
     clock.advance(minutes=61)
     assert do_sweep_timers(session, clock).breached == 1
     agent = d.agents[0]
@@ -99,22 +76,14 @@ def test_correcting_back_to_care_does_not_fire_the_same_breach_twice(session, cl
     assert c.first_response_due_at == due  # same clock, same start
     clock.advance(minutes=5)
     do_sweep_timers(session, clock)
-    assert _count(session, E.SLA_BREACHED, c.id) == 1
+    assert count_events(session, E.SLA_BREACHED, c.id) == 1
 
 
 def test_priority_correction_repicks_the_policy(session, clock):
     d = desk(session, clock, first_response=60)
-    do_save_sla_policy(
-        session,
-        clock,
-        d.ws.id,
-        agent=None,
-        team_id=d.team.id,
-        priority="urgent",
-        first_response_minutes=15,
-    )
+    save_team_policy(session, clock, d, priority="urgent", first_response=15)
     posted = clock.now()
-    c = _open(session, clock, d.ws, CARE, "account hacked", "urgent1")
+    c = inbound(session, clock, d.ws, "account hacked", author="urgent1", triage=CARE)
     assert c.first_response_due_at == posted + timedelta(minutes=60)
     do_correct_triage(session, clock, c, d.agents[0], {"priority": "urgent"})
     assert c.first_response_due_at == posted + timedelta(minutes=15)
@@ -122,27 +91,21 @@ def test_priority_correction_repicks_the_policy(session, clock):
 
 def test_correcting_imported_history_starts_no_clocks(session, clock):
     d = desk(session, clock, first_response=60)
-    out = do_record_inbound(
-        session,
-        clock,
-        d.ws,
-        f.post("old spam", at=clock.now() - timedelta(days=30)),
-        account_id=None,
-        triage=NOISE,
-        imported=True,
-    )
-    do_route(session, clock, out.conversation, live=False)
-    do_correct_triage(session, clock, out.conversation, d.agents[0], {"kind": "care"})
-    assert out.conversation.sla_due_at is None
+    old = clock.now() - timedelta(days=30)
+    c = inbound(session, clock, d.ws, "old spam", at=old, triage=NOISE, imported=True)
+    do_correct_triage(session, clock, c, d.agents[0], {"kind": "care"})
+    assert c.sla_due_at is None
     assert do_sweep_timers(session, clock).breached == 0
 
 
 def test_report_counts_only_breaches_recorded_as_events(session, clock):
     d = desk(session, clock, first_response=60, next_response=None, resolution=None)
     d.ws.timezone = "UTC"
-    noise = _open(session, clock, d.ws, NOISE, "follow me for followers", "n1")
-    care = _open(session, clock, d.ws, CARE, "my order is late", "c1")
-    corrected = _open(session, clock, d.ws, CARE, "win an iphone at scam.example", "c2")
+    noise = inbound(session, clock, d.ws, "follow me for followers", author="n1", triage=NOISE)
+    care = inbound(session, clock, d.ws, "my order is late", author="c1", triage=CARE)
+    corrected = inbound(
+        session, clock, d.ws, "win an iphone at scam.example", author="c2", triage=CARE
+    )
     clock.advance(minutes=30)
     do_correct_triage(session, clock, corrected, d.agents[0], {"kind": "noise"})
     clock.advance(days=5)
@@ -159,7 +122,7 @@ def test_report_counts_only_breaches_recorded_as_events(session, clock):
 
 def test_api_shows_why_no_sla_runs(connection, sessions, session, clock):
     d = desk(session, clock, first_response=60)
-    c = _open(session, clock, d.ws, CARE, "free crypto, click here", "api1")
+    c = inbound(session, clock, d.ws, "free crypto, click here", author="api1", triage=CARE)
     session.commit()
     with client_for(connection, sessions, clock) as client:
         client.cookies.set(

@@ -3,41 +3,24 @@ retrained model."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caredesk.ingest.service import do_receive
 from caredesk.kit.clock import Clock
-from caredesk.models import ChannelAccount, Conversation, Customer
-from caredesk.pipeline import process_inbox_item
+from caredesk.models import Customer
 from caredesk.triage import Triager, retrain
 from caredesk.triage.store import do_save_model
 from tests import factories as f
-
-
-def _receive(
-    session: Session, clock: Clock, acct: ChannelAccount, text: str, author: str
-) -> Conversation:
-    post = f.post(text, author=author)
-    result = do_receive(session, clock, [post], channel_account_id=acct.id, enqueue=False)
-    (item_id,) = result.stored
-    assert process_inbox_item(session, clock, item_id) == "processed"
-    return session.execute(
-        select(Conversation)
-        .where(Conversation.workspace_id == acct.workspace_id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    ).scalar_one()
+from tests.pipeline_support import receive
 
 
 def test_workspace_urgent_terms_apply_to_its_posts(session: Session, clock: Clock) -> None:
     ws = f.workspace(session, clock)
     acct = f.account(session, clock, ws)
-    plain = _receive(session, clock, acct, "is my car part of the recall?", "a1")
+    plain = receive(session, clock, acct, "is my car part of the recall?", "a1")
     assert plain.priority == "normal"
     ws.settings = {**(ws.settings or {}), "triage_priority": {"extra_urgent_terms": ["recall"]}}
     session.flush()
-    raised = _receive(session, clock, acct, "is my van part of the recall?", "a2")
+    raised = receive(session, clock, acct, "is my van part of the recall?", "a2")
     assert raised.priority == "urgent"
     assert any("recall" in why for why in raised.triage_reasons)
 
@@ -45,10 +28,10 @@ def test_workspace_urgent_terms_apply_to_its_posts(session: Session, clock: Cloc
 def test_a_known_vip_is_raised(session: Session, clock: Clock) -> None:
     ws = f.workspace(session, clock)
     acct = f.account(session, clock, ws)
-    first = _receive(session, clock, acct, "where is my order?", "vip7")
+    first = receive(session, clock, acct, "where is my order?", "vip7")
     session.get_one(Customer, first.customer_id).vip = True
     session.flush()
-    again = _receive(session, clock, acct, "how do I update my card details?", "vip7")
+    again = receive(session, clock, acct, "how do I update my card details?", "vip7")
     assert any("VIP customer" in why for why in again.triage_reasons)
 
 
@@ -65,5 +48,5 @@ def test_the_latest_retrained_model_is_used(
     session.flush()
     probe = "the boxie near the station is jammed"
     assert triager.triage(probe).intent != "delivery"
-    conv = _receive(session, clock, acct, probe, "b1")
+    conv = receive(session, clock, acct, probe, "b1")
     assert conv.intent == "delivery"

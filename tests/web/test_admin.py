@@ -26,18 +26,11 @@ from caredesk.models import (
 )
 from caredesk.web.admin_kit import SECTIONS
 from tests import factories as f
-from tests.apptest import client_for
+from tests.apptest import client_for, sign_in
 
 
 def login(client: TestClient, agent: Agent) -> str:
-    page = client.get("/login").text
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post(
-        "/login",
-        data={"email": agent.email, "password": f.PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
+    sign_in(client, agent)
     return csrf_of(client)
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from caredesk.models import Workspace
 
 app = typer.Typer(help="Routing and SLA timers: sweep once or continuously, show queues.")
 
@@ -16,6 +21,17 @@ def _rt() -> Any:
     from caredesk.kit.runtime import get_runtime
 
     return get_runtime()
+
+
+def _workspace_or_exit(session: Session, ref: str) -> Workspace:
+    """The workspace named (or slugged) REF; a clear error and exit code 1 if there is none."""
+    from caredesk.conversations import repository as conv_repo
+
+    ws = conv_repo.workspace_by_name(session, ref) or conv_repo.workspace_by_slug(session, ref)
+    if ws is None:
+        typer.secho(f"error: no workspace {ref!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    return ws
 
 
 @app.command()
@@ -49,7 +65,6 @@ def queue(
     """Open conversations, nearest SLA due time first, with the time left."""
     from sqlalchemy import select
 
-    from caredesk.conversations import repository as conv_repo
     from caredesk.conversations import sla
     from caredesk.conversations.sla_scope import sla_status
     from caredesk.models import Team
@@ -57,12 +72,7 @@ def queue(
 
     rt = _rt()
     with rt.sessions() as session:
-        ws = conv_repo.workspace_by_name(session, workspace) or conv_repo.workspace_by_slug(
-            session, workspace
-        )
-        if ws is None:
-            typer.secho(f"error: no workspace {workspace!r}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1)
+        ws = _workspace_or_exit(session, workspace)
         team_id = None
         if team is not None:
             team_id = session.execute(
@@ -91,7 +101,6 @@ def stop_unneeded_sla(
     """Stop SLA clocks on conversations nobody is expected to answer (noise, a closing
     thank-you) that were routed before the desk skipped them. Prints a JSON line; safe to
     run twice."""
-    from caredesk.conversations import repository as conv_repo
     from caredesk.kit.db import unit_of_work
     from caredesk.routing.retriage import do_stop_unneeded_clocks
 
@@ -99,13 +108,7 @@ def stop_unneeded_sla(
     workspace_id = None
     if workspace is not None:
         with rt.sessions() as session:
-            ws = conv_repo.workspace_by_name(session, workspace) or conv_repo.workspace_by_slug(
-                session, workspace
-            )
-            if ws is None:
-                typer.secho(f"error: no workspace {workspace!r}", fg=typer.colors.RED, err=True)
-                raise typer.Exit(1)
-            workspace_id = ws.id
+            workspace_id = _workspace_or_exit(session, workspace).id
     stopped, after = 0, 0
     while True:
         with unit_of_work(rt.sessions) as session:
