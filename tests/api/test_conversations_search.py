@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from caredesk.conversations.service import do_record_inbound
 from tests import factories as f
-from tests.apptest import client_for
-from tests.apptest import sign_in as _login  # also imported by the search-matches tests
+from tests.apptest import client_for, sign_in
 
 _authors = iter(range(10_000))
 
@@ -30,7 +29,7 @@ def test_q_searches_like_the_inbox_and_stays_in_the_agents_workspace(
     _conversation(session, clock, theirs, "Router secret of another brand")
     session.commit()
     with client_for(connection, sessions, clock) as client:
-        _login(client, me)
+        sign_in(client, me)
 
         def ids(**params):
             r = client.get("/api/v1/conversations", params=params)
@@ -51,7 +50,7 @@ def test_q_rejects_bad_input_with_a_message(connection, sessions, session, clock
     me = f.agent(session, clock, ws)
     session.commit()
     with client_for(connection, sessions, clock) as client:
-        _login(client, me)
+        sign_in(client, me)
         r = client.get("/api/v1/conversations", params={"q": "!!! ..."})
         assert r.status_code == 422 and "no words" in r.json()["error"]
         r = client.get("/api/v1/conversations", params={"q": "x" * 201})

@@ -13,6 +13,7 @@ from caredesk.conversations import repository as repo
 from caredesk.conversations.access import access_conversation, workspace_ids_of
 from caredesk.conversations.lifecycle import do_change_status, search_resolutions
 from caredesk.conversations.notes import do_add_note, do_mark_viewed, notes_of, timeline
+from caredesk.conversations.sla_scope import sla_status
 from caredesk.conversations.states import ResolutionNote
 from caredesk.httpkit.deps import current_agent, db, web_session
 from caredesk.httpkit.session import WebSession
@@ -42,10 +43,21 @@ class ConversationOut(BaseModel):
     unaddressed: bool
     last_message_at: datetime
     first_response_at: datetime | None
+    needs_reply: bool
+    sla_due_at: datetime | None
+    # running | paused | met | none | no_reply_needed (then sla_reason says why)
+    sla_status: str = "none"
+    sla_reason: str | None = None
+    # Set by a search (``q``): the newest message that matched, and plain text around its
+    # first hit (not HTML; a client marks the words itself).
+    matched_message_id: int | None = None
+    matched_excerpt: str | None = None
 
     @classmethod
     def of(cls, c: Conversation) -> ConversationOut:
-        return cls.model_validate(c, from_attributes=True)
+        status, reason = sla_status(c)
+        out = cls.model_validate(c, from_attributes=True)
+        return out.model_copy(update={"sla_status": status, "sla_reason": reason})
 
 
 class MessageOut(BaseModel):
@@ -106,7 +118,14 @@ def list_conversations(
             limit=limit,
         ),
     )
-    return [ConversationOut.of(r.conversation) for r in rows]
+    return [
+        ConversationOut.of(r.conversation).model_copy(
+            update={"matched_message_id": r.excerpt.message_id, "matched_excerpt": r.excerpt.text}
+        )
+        if r.excerpt is not None
+        else ConversationOut.of(r.conversation)
+        for r in rows
+    ]
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetail)

@@ -8,7 +8,7 @@ process with bound parameters (building a statement cost more than running it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Integer, Row, Select, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from caredesk.conversations.search_excerpt import Excerpt, excerpt
 from caredesk.models import (
     Agent,
     CannedResponse,
@@ -38,6 +39,9 @@ class PageRow:
     assignee_name: str | None
     team_name: str | None
     preview: str
+    # For a search: the newest matching message, cut around its first hit (``preview`` is
+    # then that excerpt's plain text).
+    excerpt: Excerpt | None = None
 
 
 def _t(model: Any) -> Table:
@@ -78,32 +82,68 @@ def _previews_statement(direction: str | None) -> Select[Any]:
     return select(msg.c.conversation_id, msg.c.text).join(newest, msg.c.id == newest.c.mid)
 
 
+@cache
+def _messages_statement() -> Select[Any]:
+    msg = _t(Message)
+    return select(msg.c.conversation_id, msg.c.id, msg.c.text, msg.c.direction).where(
+        msg.c.id.in_(bindparam("mids", expanding=True))
+    )
+
+
+def search_excerpts(
+    session: Session, ids: Sequence[int], matched: Mapping[int, int], query: str
+) -> dict[int, Excerpt]:
+    """Excerpts of the messages that matched a search for ``query``, for conversations
+    ``ids`` (``matched``: conversation id -> message id), read by primary key in one query
+    (cheaper than the newest-per-conversation read it replaces)."""
+    mids = [matched[cid] for cid in ids if cid in matched]
+    if not mids:
+        return {}
+    rows = session.execute(_messages_statement(), {"mids": mids})
+    return {cid: excerpt(mid, text or "", query, way) for cid, mid, text, way in rows}
+
+
 def page_rows(
     session: Session,
     ids: Sequence[int],
     columns: tuple[str, ...],
     *,
     preview_direction: str | None = None,
+    matched: Mapping[int, int] | None = None,
+    query: str = "",
 ) -> list[PageRow]:
     """Rows for conversations ``ids``, in that order (ids no longer there are left out).
-    ``columns`` must include id, customer_id, assignee_id and team_id."""
+    ``columns`` must include id, customer_id, assignee_id and team_id. ``matched`` (from a
+    search for ``query``: conversation id -> matching message id) makes those rows' previews
+    excerpts of the matching message instead of the newest one."""
     if not ids:
         return []
     params = {"ids": list(ids)}
     found = {r.id: r for r in session.execute(_rows_statement(columns), params)}
-    previews = {k: v for k, v in session.execute(_previews_statement(preview_direction), params)}
+    excerpts = search_excerpts(session, ids, matched, query) if matched else {}
+    previews: dict[int, str] = {}
+    rest = [cid for cid in ids if cid not in excerpts]
+    if rest:
+        stmt = _previews_statement(preview_direction)
+        previews = {k: v for k, v in session.execute(stmt, {"ids": rest})}
     out = []
     for cid in ids:
         r = found.get(cid)
         if r is None:
             continue
+        found_excerpt = excerpts.get(cid)
         out.append(
             PageRow(
                 conversation=r,
                 customer_name="?" if r._customer_id is None else r._customer_name,
                 assignee_name=r._assignee_name if r.assignee_id else None,
                 team_name=r._team_name if r.team_id else None,
-                preview=(previews.get(cid) or "")[:PREVIEW_CHARS],
+                preview=(
+                    found_excerpt.text
+                    if found_excerpt is not None
+                    else (previews.get(cid) or "")[:PREVIEW_CHARS]
+                ),
+                excerpt=found_excerpt,
             )
         )
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import (
@@ -15,11 +15,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from caredesk.channels.registry import threading_kinds
+from caredesk.conversations.page_rows import search_excerpts
 
 # Full-text search lives in ``conversations.search``; these names stay importable from here.
 from caredesk.conversations.search import SEARCH_MAX_WORDS as SEARCH_MAX_WORDS
 from caredesk.conversations.search import search_words as search_words
 from caredesk.conversations.search import text_search as text_search
+from caredesk.conversations.search import text_search_match
+from caredesk.conversations.search_excerpt import Excerpt
 from caredesk.models import (
     Agent,
     ChannelAccount,
@@ -196,6 +199,8 @@ class InboxRow:
     assignee_name: str | None
     team_name: str | None
     preview: str
+    # For a text search: the newest message that matched, cut around its first hit.
+    excerpt: Excerpt | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,8 @@ class InboxFilter:
 _PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
-def _inbox_query(f: InboxFilter, session: Session) -> Select[Conversation]:
+def _inbox_query(f: InboxFilter, session: Session) -> tuple[Select[Conversation], dict[int, int]]:
+    """The conversations, and for a text search each one's newest matching message id."""
     stmt = select(Conversation).where(Conversation.workspace_id.in_(f.workspace_ids))
     if f.queue == "mine" and f.agent_id is not None:
         stmt = stmt.where(
@@ -242,8 +248,9 @@ def _inbox_query(f: InboxFilter, session: Session) -> Select[Conversation]:
         if value:
             stmt = stmt.where(column == value)
     if f.text and f.text.strip():
-        stmt = stmt.where(text_search(session, f.workspace_ids, f.text, within=stmt))
-    return stmt
+        match = text_search_match(session, f.workspace_ids, f.text, within=stmt)
+        return stmt.where(match.condition), match.message_ids
+    return stmt, {}
 
 
 def _pairs(session: Session, stmt: Select[int, str]) -> dict[int, str]:
@@ -251,8 +258,13 @@ def _pairs(session: Session, stmt: Select[int, str]) -> dict[int, str]:
 
 
 def inbox(session: Session, f: InboxFilter) -> list[InboxRow]:
-    stmt = _inbox_query(f, session).order_by(Conversation.last_message_at.desc()).limit(f.limit)
-    return inbox_rows(session, session.execute(stmt.offset(f.offset)).scalars().all())
+    stmt, matched = _inbox_query(f, session)
+    stmt = stmt.order_by(Conversation.last_message_at.desc()).limit(f.limit)
+    rows = inbox_rows(session, session.execute(stmt.offset(f.offset)).scalars().all())
+    if not matched or not rows:
+        return rows
+    found = search_excerpts(session, [r.conversation.id for r in rows], matched, f.text or "")
+    return [replace(r, excerpt=found.get(r.conversation.id)) for r in rows]
 
 
 def inbox_rows(

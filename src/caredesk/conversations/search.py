@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import combinations, product
 from typing import Any, Final
 
@@ -154,38 +155,47 @@ def _tsquery(words: list[str], *, accents: bool = True) -> str:
     return " & ".join(terms)
 
 
+def _newest(found: Hits, mid: int, cid: int) -> None:
+    if found.get(cid, 0) < mid:
+        found[cid] = mid
+
+
 def _passing(
     session: Session, hits: Select[int, int], passes: Probe | None, want: int = ENOUGH_CONVERSATIONS
-) -> list[int]:
+) -> Hits:
     """Distinct conversations of ``hits`` (message id, conversation id; newest first) that
-    pass the caller's filters, stopping at ``want``. One statement: the hits are read lazily
-    and each is tested by a primary-key probe of its conversation, so the outer LIMIT stops
-    the reading as soon as enough rows pass."""
+    pass the caller's filters, stopping at ``want``, each with its newest hit. One statement:
+    the hits are read lazily and each is tested by a primary-key probe of its conversation,
+    so the outer LIMIT stops the reading as soon as enough rows pass."""
+    found: Hits = {}
     if passes is None:
-        return list(dict.fromkeys(cid for _, cid in session.execute(hits)))
+        for mid, cid in session.execute(hits):
+            _newest(found, mid, cid)
+        return found
     h = hits.subquery()
-    found: dict[int, None] = {}
     # The LIMIT bounds PostgreSQL, which computes a result whole; SQLite hands rows over as
     # it finds them, so it stops reading right here.
     result = session.execute(
         select(h.c.mid, h.c.cid).where(passes(h.c.cid)).limit(SEARCH_PASSING_ROWS)
     )
     try:
-        for _, cid in result:
-            found[cid] = None
+        for mid, cid in result:
+            _newest(found, mid, cid)
             if len(found) >= want:
                 break
     finally:
         result.close()
-    return list(found)
+    return found
 
 
 Probe = Callable[[Any], ColumnElement[bool]]
+# Conversation id -> the id of its newest message that matched.
+Hits = dict[int, int]
 
 
 def _sqlite_hits(
     session: Session, workspace_ids: tuple[int, ...], words: list[str], passes: Probe | None
-) -> list[int]:
+) -> Hits:
     match = sql_text("messages_fts MATCH :fts_query").bindparams(fts_query=_fts5_query(words))
     # FTS5 reads its doclists backwards for ORDER BY rowid DESC and stops at the limit.
     if passes is None:
@@ -210,7 +220,7 @@ def _sqlite_hits(
 
 def _pg_hits(
     session: Session, workspace_ids: tuple[int, ...], words: list[str], passes: Probe | None
-) -> list[int]:
+) -> Hits:
     query = _tsquery(words)
     matches = func.to_tsvector(literal_column("'simple'"), Message.text).op("@@")(
         func.to_tsquery(literal_column("'simple'"), query)
@@ -256,10 +266,8 @@ def _pg_hits(
             session.execute(sql_text(f"SET LOCAL {name} TO DEFAULT"))
 
 
-def _pg_windows(
-    session: Session, scoped: Select[int, int], top: int, passes: Probe | None
-) -> list[int]:
-    found: dict[int, None] = {}
+def _pg_windows(session: Session, scoped: Select[int, int], top: int, passes: Probe | None) -> Hits:
+    found: Hits = {}
     window = PG_FIRST_WINDOW
     # Each hit comes back with whether it passes the filters (probed only for the rows the
     # LIMIT keeps), so a window that fills the cap shows the word is not rare after all:
@@ -277,23 +285,32 @@ def _pg_windows(
         # planner's choice when it misjudges a word): a bitmap of GIN hits (and the id range).
         rows = session.execute(stmt.order_by((Message.id + 0).desc()).limit(SEARCH_HIT_CAP)).all()
         in_window += len(rows)
-        for _, cid, passed in rows:
+        for mid, cid, passed in rows:
             if passed:
-                found[cid] = None
+                _newest(found, mid, cid)
         if len(found) >= ENOUGH_CONVERSATIONS:
-            return list(found)
+            return found
         if len(rows) == SEARCH_HIT_CAP:
             # More hits in this window than one read: with filters, read on below the last
             # one, as long as the heap reads stay within budget.
             if passes is None or in_window >= PG_WIDEN_BUDGET:
-                return list(found)
+                return found
             before = rows[-1][0]
             continue
         # The next window holds about ten times this one's hits, each a heap read (a cold
         # disk read at millions of messages): widen for rare words only.
         if window >= top or in_window * 10 > PG_WIDEN_BUDGET:
-            return list(found)
+            return found
         before, window, in_window = top - window + 1, window * 10, 0
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """``condition`` on ``Conversation`` (it matches); ``message_ids``: each matching
+    conversation's newest matching message (empty when a reference matched, not words)."""
+
+    condition: ColumnElement[bool]
+    message_ids: Hits
 
 
 def text_search(
@@ -303,21 +320,35 @@ def text_search(
     *,
     within: Select[Any] | None = None,
 ) -> ColumnElement[bool]:
-    """Condition on ``Conversation``: it matches the search ``text`` (see the semantics above).
-    Runs the full-text look-up now (scoped to ``workspace_ids``) and returns the matching
-    conversations by id. ``within`` is the caller's query of conversations with its other
-    filters: older hits are read until enough of them pass it. Callers still scope and
+    """Condition on ``Conversation``: it matches the search ``text``; see ``text_search_match``."""
+    return text_search_match(session, workspace_ids, text, within=within).condition
+
+
+def text_search_match(
+    session: Session,
+    workspace_ids: tuple[int, ...],
+    text: str,
+    *,
+    within: Select[Any] | None = None,
+) -> SearchMatch:
+    """Which conversations match the search ``text`` (see the semantics above), and through
+    which message. Runs the full-text look-up now (scoped to ``workspace_ids``) and returns the
+    matching conversations by id. ``within`` is the caller's query of conversations with its
+    other filters: older hits are read until enough of them pass it. Callers still scope and
     permission-check the conversations."""
     ref = _REFERENCE.match(text.strip())
     if ref:
         # (workspace_id, number) is unique and indexed; the reference text confirms the prefix.
-        return and_(
-            Conversation.number == int(ref.group(2)),
-            func.upper(Conversation.reference) == text.strip().upper(),
+        return SearchMatch(
+            and_(
+                Conversation.number == int(ref.group(2)),
+                func.upper(Conversation.reference) == text.strip().upper(),
+            ),
+            {},
         )
     words = search_words(text)
     if not words:
-        return literal_column("1") == 0
+        return SearchMatch(literal_column("1") == 0, {})
     passes: Probe | None = None
     if within is not None:
         probe: Select[Any] = within.with_only_columns(literal_column("1")).order_by(None)
@@ -328,11 +359,14 @@ def text_search(
             return probe.where(Conversation.id == cid).offset(0).exists()
 
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return Conversation.id.in_(_sqlite_hits(session, workspace_ids, words, passes))
-    if dialect == "postgresql":
-        return Conversation.id.in_(_pg_hits(session, workspace_ids, words, passes))
+    if dialect in ("sqlite", "postgresql"):
+        find = _sqlite_hits if dialect == "sqlite" else _pg_hits
+        hits = find(session, workspace_ids, words, passes)
+        return SearchMatch(Conversation.id.in_(list(hits)), hits)
     pattern = "%" + "%".join(words) + "%"
-    return exists().where(
-        Message.conversation_id == Conversation.id, func.lower(Message.text).like(pattern)
+    return SearchMatch(
+        exists().where(
+            Message.conversation_id == Conversation.id, func.lower(Message.text).like(pattern)
+        ),
+        {},
     )

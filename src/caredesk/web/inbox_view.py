@@ -23,8 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from caredesk.conversations import repository as repo
 from caredesk.conversations.page_rows import PageRow, page_rows
+from caredesk.conversations.search import text_search_match
 from caredesk.models import (
     ChannelAccount,
     Conversation,
@@ -140,7 +140,9 @@ def _query(
     agent_id: int,
     team_ids: list[int],
     now: datetime,
-) -> Select[int]:
+) -> tuple[Select[int], dict[int, int]]:
+    """The page's query of conversation ids, and for a text search each matching
+    conversation's newest matching message (its row shows that message, not the newest)."""
     dialect = session.get_bind().dialect.name
     scope: Any = Conversation.workspace_id
     if dialect == "sqlite" and q.queue in NARROW_QUEUES:
@@ -171,8 +173,9 @@ def _query(
         needle = q.tag.strip().replace("\\", "").replace('"', "")
         stmt = stmt.where(cast(Conversation.tags, String).like(f'%"{needle}"%'))
     if q.text.strip():
-        stmt = stmt.where(repo.text_search(session, workspace_ids, q.text, within=stmt))
-    return stmt
+        match = text_search_match(session, workspace_ids, q.text, within=stmt)
+        return stmt.where(match.condition), match.message_ids
+    return stmt, {}
 
 
 def _order(stmt: Select[int], sort: str) -> Select[int]:
@@ -234,13 +237,16 @@ def rows(
     """``team_ids``: the agent's teams when the caller has them already."""
     if team_ids is None:
         team_ids = my_team_ids(session, agent_id)
-    stmt = _query(session, workspace_ids, q, agent_id, team_ids, now)
+    stmt, matched = _query(session, workspace_ids, q, agent_id, team_ids, now)
     ids = _page(session, stmt, q.sort, limit)
     if not ids:
         return []
     # Plain columns, not ORM objects, for just what a row shows (templates/inbox_rows.html).
-    # The preview is what the customer last wrote, not our reply.
-    return page_rows(session, ids, ROW_COLUMNS, preview_direction="in")
+    # The preview is what the customer last wrote, not our reply; for a search, the newest
+    # message that matched, so the agent sees why the conversation is listed.
+    return page_rows(
+        session, ids, ROW_COLUMNS, preview_direction="in", matched=matched, query=q.text
+    )
 
 
 def counts(
