@@ -99,3 +99,37 @@ def test_accent_variants_are_bounded_and_leave_other_scripts_alone():
     assert "reservationsoperatøren" in long_word
     assert len(long_word) <= search.MAX_ACCENT_VARIANTS
     assert search.accent_variants("राउटर") == ["राउटर"]
+
+
+def test_words_with_digits_get_no_accent_spellings():
+    assert search.accent_variants("ord0042") == ["ord0042"]
+    assert search.accent_variants("ORD0042".lower()) == ["ord0042"]
+
+
+def test_a_rare_word_older_than_the_first_window_is_read_in_one_go(
+    session, clock, monkeypatch: pytest.MonkeyPatch
+):
+    # PostgreSQL: the first window holds the 5 newest message ids; below it, a count stopped
+    # at PG_RARE_REST tells a truly rare word, whose hits are then read at once.
+    monkeypatch.setattr(search, "PG_FIRST_WINDOW", 5)
+    monkeypatch.setattr(search, "PG_COMMON_HITS", 10**9)
+    monkeypatch.setattr(search, "PG_RARE_REST", 3)
+    probes: list[bool] = []
+    real = search._rare_below
+
+    def spy(*args, **kwargs):
+        probes.append(real(*args, **kwargs))
+        return probes[-1]
+
+    monkeypatch.setattr(search, "_rare_below", spy)
+    ws = f.workspace(session, clock)
+    needle = _conversation(session, clock, ws, "where is ORD0042 please")
+    common = [_conversation(session, clock, ws, f"parcel late {i}") for i in range(4)]
+    for i in range(20):
+        _conversation(session, clock, ws, f"hello there {i}")
+    session.commit()
+    assert _found(session, clock, ws, "ord0042") == [needle.id]
+    # A word with more hits below the window than the count allows widens window by window.
+    assert set(_found(session, clock, ws, "parcel")) == {c.id for c in common}
+    if session.get_bind().dialect.name == "postgresql":
+        assert probes == [True, False]
