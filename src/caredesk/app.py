@@ -35,9 +35,9 @@ from caredesk.web import admin as web_admin
 from caredesk.web import admin_content as web_admin_content
 from caredesk.web import admin_listening as web_admin_listening
 from caredesk.web import admin_people as web_admin_people
+from caredesk.web import api_docs, conversation_actions, customer, live, pages
 from caredesk.web import contact as web_contact
 from caredesk.web import contact_chat as web_contact_chat
-from caredesk.web import conversation_actions, customer, live, pages
 from caredesk.web import csat as web_csat
 from caredesk.web import favicon as web_favicon
 from caredesk.web import reports as web_reports
@@ -75,11 +75,14 @@ def create_app(runtime: Runtime | None = None, *, start_jobs: bool = False) -> F
         version=caredesk.__version__,
         description="Social customer-care desk: webhooks, conversations and replies.",
         lifespan=lifespan,
+        docs_url=None,  # served by web.api_docs from a package, not a CDN
+        redoc_url=None,
     )
     app.state.runtime = rt
     # POST /hooks/{kind}/{token} is the hot path: served before the router (same endpoint).
     app.add_middleware(webhooks.WebhookFastPath)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    api_docs.install(app)
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(api_conversations.router)

@@ -95,8 +95,7 @@ PUBLIC = {
     "POST /csat/{token}",
     "GET /openapi.json",
     "GET /docs",
-    "GET /docs/oauth2-redirect",
-    "GET /redoc",
+    "GET /docs-assets",
     "GET /static",
     "GET /favicon.ico",
 }

@@ -1,4 +1,5 @@
 import json
+import re
 
 from sqlalchemy import func, select
 
@@ -165,10 +166,17 @@ def test_healthz_reports_database_and_jobs(connection, sessions, clock):
     assert body["jobs"]["status"] == "ok"
 
 
-def test_openapi_is_served(connection, sessions, clock):
+def test_openapi_is_served_without_any_outside_request(connection, sessions, clock):
     with client_for(connection, sessions, clock) as client:
-        assert client.get("/docs").status_code == 200
+        page = client.get("/docs")
+        assert page.status_code == 200
+        # Swagger UI comes from the installed package, never a CDN (closed networks).
+        assert "http://" not in page.text and "https://" not in page.text
+        for asset in re.findall(r'(?:src|href)="(/[^"]+)"', page.text):
+            assert client.get(asset).status_code == 200, asset
+        assert "/docs-assets/swagger-ui-bundle.js" in page.text
         assert "/hooks/{kind}/{token}" in client.get("/openapi.json").json()["paths"]
+        assert client.get("/redoc").status_code == 404
 
 
 def _count(session, external_id):
