@@ -14,9 +14,9 @@ from caredesk.conversations.agents import (
     do_create_team,
     do_create_workspace,
 )
-from caredesk.conversations.service import TriageView
+from caredesk.conversations.service import TriageView, do_record_inbound
 from caredesk.kit.clock import Clock
-from caredesk.models import Agent, ChannelAccount, Team, Workspace
+from caredesk.models import Agent, ChannelAccount, Conversation, Team, Workspace
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -91,3 +91,12 @@ def triage(kind: str = "care", priority: str = "normal", language: str = "en") -
         needs_reply=True,
         reasons=("test",),
     )
+
+
+def inbound(session: Session, clock: Clock, ws: Workspace, text: str, author: str) -> Conversation:
+    """A customer's post five minutes after the previous one, through the real service."""
+    clock.advance(minutes=5)
+    return do_record_inbound(
+        session, clock, ws, post(text, author=author, at=clock.now()),
+        account_id=None, triage=triage(),
+    ).conversation  # fmt: skip

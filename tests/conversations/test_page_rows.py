@@ -6,8 +6,6 @@ from __future__ import annotations
 from caredesk.conversations import page_rows
 from caredesk.conversations import repository as repo
 from caredesk.conversations.notes import workspace_agents
-from caredesk.conversations.service import do_record_inbound
-from caredesk.models import Conversation
 from caredesk.replies.canned import do_save_canned, library
 from caredesk.routing.admin import do_set_team_member
 from caredesk.web import inbox_view as iv
@@ -16,20 +14,12 @@ from tests import factories as f
 COLUMNS = iv.ROW_COLUMNS
 
 
-def _inbound(session, clock, ws, text: str, author: str) -> Conversation:
-    clock.advance(minutes=5)
-    return do_record_inbound(
-        session, clock, ws, f.post(text, author=author, at=clock.now()),
-        account_id=None, triage=f.triage(),
-    ).conversation  # fmt: skip
-
-
 def test_page_rows_match_inbox_rows_in_the_order_asked_and_skip_missing_ids(session, clock):
     ws = f.workspace(session, clock)
     amira = f.agent(session, clock, ws)
     team = f.team(session, clock, ws)
-    first = _inbound(session, clock, ws, "Router <b>down</b>", "ana")
-    second = _inbound(session, clock, ws, "Refund please", "ben")
+    first = f.inbound(session, clock, ws, "Router <b>down</b>", "ana")
+    second = f.inbound(session, clock, ws, "Refund please", "ben")
     second.assignee_id, second.team_id = amira.id, team.id
     session.commit()
 
@@ -93,11 +83,11 @@ def test_earlier_conversations_are_the_customers_others_newest_first_with_their_
     ws = f.workspace(session, clock)
     convs = []
     for n in range(4):
-        c = _inbound(session, clock, ws, f"Question {n}", "same-customer")
+        c = f.inbound(session, clock, ws, f"Question {n}", "same-customer")
         c.status = "closed"  # the next post opens a new conversation
         convs.append(c)
         session.commit()
-    _inbound(session, clock, ws, "Someone else", "stranger")
+    f.inbound(session, clock, ws, "Someone else", "stranger")
     current = convs[1]
 
     got = page_rows.earlier_conversations(session, current.customer_id, current.id, limit=2)
@@ -117,11 +107,11 @@ def test_queue_counts_take_each_callers_agent_teams_and_workspace(session, clock
     amira, ben = f.agent(session, clock, ws), f.agent(session, clock, ws)
     team = f.team(session, clock, ws)
     do_set_team_member(session, clock, team, ben, agent=None)
-    mine = _inbound(session, clock, ws, "Help", "c1")
+    mine = f.inbound(session, clock, ws, "Help", "c1")
     mine.assignee_id = amira.id
-    teams = _inbound(session, clock, ws, "Help too", "c2")
+    teams = f.inbound(session, clock, ws, "Help too", "c2")
     teams.team_id = team.id
-    _inbound(session, clock, other, "Elsewhere", "c3")
+    f.inbound(session, clock, other, "Elsewhere", "c3")
     session.commit()
     now = clock.now()
 

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from caredesk.conversations import page_rows
 from caredesk.conversations.search import text_search_match
 from caredesk.conversations.search_excerpt import ELLIPSIS, excerpt
-from caredesk.conversations.service import do_record_inbound
 from caredesk.models import Conversation, Message
 from caredesk.web import inbox_view as iv
 from tests import factories as f
@@ -55,24 +54,16 @@ def test_excerpt_parts_keep_markup_as_plain_text() -> None:
     assert [p for p, hit in got.parts if hit] == ["router", "Router"]
 
 
-def _say(session, clock, ws, text: str, author: str) -> Conversation:
-    clock.advance(minutes=5)
-    return do_record_inbound(
-        session, clock, ws, f.post(text, author=author, at=clock.now()),
-        account_id=None, triage=f.triage(),
-    ).conversation  # fmt: skip
-
-
 def _message_id(session, text: str) -> int:
     return session.execute(select(Message.id).where(Message.text == text)).scalar_one()
 
 
 def test_search_gives_each_conversation_its_newest_matching_message_not_its_newest(session, clock):
     ws = f.workspace(session, clock)
-    first = _say(session, clock, ws, "My router blinks red", "ana")
-    again = _say(session, clock, ws, "Router still blinks red after a restart", "ana")
-    _say(session, clock, ws, "Thanks, any news?", "ana")
-    other = _say(session, clock, ws, "Refund for the router please", "ben")
+    first = f.inbound(session, clock, ws, "My router blinks red", "ana")
+    again = f.inbound(session, clock, ws, "Router still blinks red after a restart", "ana")
+    f.inbound(session, clock, ws, "Thanks, any news?", "ana")
+    other = f.inbound(session, clock, ws, "Refund for the router please", "ben")
     assert first.id == again.id != other.id
     session.commit()
 
@@ -91,8 +82,8 @@ def test_search_rows_preview_the_matching_message_with_its_hits_and_others_the_n
 ):
     ws = f.workspace(session, clock)
     agent = f.agent(session, clock, ws)
-    conv = _say(session, clock, ws, "The <b>router</b> died", "ana")
-    _say(session, clock, ws, "Hello? Anyone?", "ana")
+    conv = f.inbound(session, clock, ws, "The <b>router</b> died", "ana")
+    f.inbound(session, clock, ws, "Hello? Anyone?", "ana")
     session.commit()
     now = clock.now()
 
