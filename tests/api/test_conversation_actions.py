@@ -159,3 +159,28 @@ def test_csat_page_in_customer_language_escapes_and_records_once(
         survey = s.execute(select(CsatResponse).where(CsatResponse.token == token)).scalar_one()
         assert survey.score == 5 and survey.comment == "<b>great</b>"
         assert s.get(Conversation, c.id) is not None and s.get(Customer, c.customer_id)
+
+
+def test_a_deactivated_agent_cannot_reply_note_or_change_status(
+    connection, sessions, session, clock
+):
+    d = desk(session, clock, agents=1)
+    c = inbound(session, clock, d.ws)
+    me = d.agents[0]
+    session.commit()
+    base = f"/api/v1/conversations/{c.id}"
+    with client_for(connection, sessions, clock) as client:
+        sign_in(client, me)
+        with sessions() as s:
+            s.get_one(type(me), me.id).is_active = False
+            s.commit()
+        for path, body in (
+            ("notes", {"body": "still here?"}),
+            ("status", {"status": "pending"}),
+            ("replies", {"text": "Hello"}),
+            ("viewed", None),
+        ):
+            r = client.post(f"{base}/{path}", json=body)
+            assert r.status_code == 401 and r.json() == {"error": "please sign in"}, path
+    with sessions() as s:
+        assert s.get_one(Conversation, c.id).status == c.status

@@ -65,3 +65,18 @@ def test_q_is_documented_in_the_openapi_schema(connection, sessions, clock):
     params = spec["paths"]["/api/v1/conversations"]["get"]["parameters"]
     q = next(p for p in params if p["name"] == "q")
     assert q["schema"]["maxLength"] == 200 and "prefix" in q["description"]
+
+
+def test_a_search_returns_one_page_of_conversations_on_both_databases(
+    connection, sessions, session, clock
+):
+    ws = f.workspace(session, clock)
+    me = f.agent(session, clock, ws)
+    made = [f.inbound(session, clock, ws, f"router fault {i}", f"page{i}") for i in range(60)]
+    session.commit()
+    with client_for(connection, sessions, clock) as client:
+        sign_in(client, me)
+        found = client.get("/api/v1/conversations", params={"q": "router", "limit": 200}).json()
+        everything = client.get("/api/v1/conversations", params={"limit": 200}).json()
+    assert [c["id"] for c in found] == [c.id for c in reversed(made)][:50]
+    assert len(everything) == 60

@@ -133,3 +133,19 @@ def test_a_rare_word_older_than_the_first_window_is_read_in_one_go(
     assert set(_found(session, clock, ws, "parcel")) == {c.id for c in common}
     if session.get_bind().dialect.name == "postgresql":
         assert probes == [True, False]
+
+
+def test_a_common_word_is_found_in_a_quiet_workspace_beside_a_busy_one(
+    session, clock, monkeypatch: pytest.MonkeyPatch
+):
+    # PostgreSQL walks the newest messages of the whole desk for a common word; when they hold
+    # too few of this workspace's hits, it goes on through the index below them.
+    monkeypatch.setattr(search, "PG_COMMON_HITS", 0)
+    monkeypatch.setattr(search, "PG_COMMON_WALK_MESSAGES", 20)
+    quiet, busy = f.workspace(session, clock), f.workspace(session, clock)
+    mine = _conversation(session, clock, quiet, "refund please")
+    for i in range(30):
+        _conversation(session, clock, busy, f"refund status {i}")
+    session.commit()
+    assert _found(session, clock, quiet, "refund") == [mine.id]
+    assert _found(session, clock, quiet, "refund", language="en") == [mine.id]

@@ -312,3 +312,15 @@ def test_follow_ups_due_queue_lists_my_overdue_follow_ups(connection, sessions, 
         after = client.get("/inbox?queue=followups").text
     assert desk.conversation.reference not in before
     assert desk.conversation.reference in after
+
+
+def test_inbox_filters_that_are_not_plain_ids_are_ignored_not_a_500(
+    connection, sessions, session, clock
+):
+    desk = build(session, clock)
+    session.commit()
+    with client_for(connection, sessions, clock) as client:
+        login(client, desk.me)
+        # "²".isdigit() is true but int("²") fails; 25 digits overflow a BIGINT.
+        for team in ("%C2%B2", "9" * 25, "-3", "%D9%A3"):
+            assert client.get(f"/inbox?queue=all&team={team}").status_code == 200, team

@@ -15,7 +15,7 @@ from caredesk.conversations.lifecycle import do_change_status, search_resolution
 from caredesk.conversations.notes import do_add_note, do_mark_viewed, notes_of, timeline
 from caredesk.conversations.sla_scope import sla_status
 from caredesk.conversations.states import ResolutionNote
-from caredesk.httpkit.deps import current_agent, db, web_session
+from caredesk.httpkit.deps import current_agent, db, signed_in_agent, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import ValidationFailed
@@ -100,7 +100,8 @@ def list_conversations(
         description=(
             "Full-text search, as the inbox search box: every word must appear in one message "
             "(accents ignored); words of 3+ letters also match as prefixes; a reference such "
-            "as ACME-000042 finds that conversation."
+            "as ACME-000042 finds that conversation. A search returns at most the 50 newest "
+            "matching conversations (add words to narrow it)."
         ),
     ),
     agent: Agent = Depends(current_agent),
@@ -115,7 +116,9 @@ def list_conversations(
             queue=queue,
             agent_id=agent.id,
             text=q,
-            limit=limit,
+            # A search reads hits until a page of conversations matched: the same page on both
+            # databases, whatever the limit.
+            limit=min(limit, repo.SEARCH_PAGE) if q.strip() else limit,
         ),
     )
     return [
@@ -146,7 +149,7 @@ def post_reply(
 ) -> MessageOut:
     rt: Runtime = request.app.state.runtime
     with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+        agent = signed_in_agent(session, ws)
         conversation = access_conversation(session, agent, conversation_id)
         message = do_send_reply(
             session,
@@ -224,7 +227,7 @@ def post_status(
     """Move through the resolution process; closing needs ``resolution`` (problem/cause/fix)."""
     rt: Runtime = request.app.state.runtime
     with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+        agent = signed_in_agent(session, ws)
         c = access_conversation(session, agent, conversation_id)
         note = (
             ResolutionNote(body.resolution.problem, body.resolution.cause, body.resolution.fix)
@@ -251,7 +254,7 @@ def post_note(
     """A private note; ``@name`` mentions notify those colleagues."""
     rt: Runtime = request.app.state.runtime
     with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+        agent = signed_in_agent(session, ws)
         c = access_conversation(session, agent, conversation_id)
         note = do_add_note(session, rt.clock, c, agent, body.body)
         return NoteOut.model_validate(note, from_attributes=True)
@@ -272,7 +275,7 @@ def post_viewed(
     """Record that the signed-in agent looked at the conversation (deduplicated)."""
     rt: Runtime = request.app.state.runtime
     with unit_of_work(rt.sessions) as session:
-        agent = session.get_one(Agent, ws.agent_id)
+        agent = signed_in_agent(session, ws)
         c = access_conversation(session, agent, conversation_id)
         return {"recorded": do_mark_viewed(session, rt.clock, c, agent)}
 

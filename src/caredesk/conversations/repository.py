@@ -18,10 +18,10 @@ from caredesk.channels.registry import threading_kinds
 from caredesk.conversations.page_rows import search_excerpts
 
 # Full-text search lives in ``conversations.search``; these names stay importable from here.
+from caredesk.conversations.search import ENOUGH_CONVERSATIONS, text_search_match
 from caredesk.conversations.search import SEARCH_MAX_WORDS as SEARCH_MAX_WORDS
 from caredesk.conversations.search import search_words as search_words
 from caredesk.conversations.search import text_search as text_search
-from caredesk.conversations.search import text_search_match
 from caredesk.conversations.search_excerpt import Excerpt
 from caredesk.models import (
     Agent,
@@ -34,6 +34,9 @@ from caredesk.models import (
     Workspace,
 )
 from caredesk.models.conversation import OPEN_STATUSES
+
+# A text search returns at most this many conversations (a page), on both databases.
+SEARCH_PAGE = ENOUGH_CONVERSATIONS
 
 
 def get_workspace(session: Session, workspace_id: int) -> Workspace | None:

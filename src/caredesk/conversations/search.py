@@ -265,12 +265,23 @@ def _pg_hits(
         if common:
             # Tested row by row newest first (to_tsvector per message read), so the bound is
             # in messages read: a rarer "common" word would otherwise walk far for its hits.
-            recent = scoped.where(Message.id > top - PG_COMMON_WALK_MESSAGES)
+            below = top - PG_COMMON_WALK_MESSAGES
+            recent = scoped.where(Message.id > below)
             newest = recent.order_by(Message.id.desc()).limit(PG_COMMON_SCAN_CAP)
-            return _passing(session, newest, passes)
+            found = _passing(session, newest, passes)
+            if len(found) >= ENOUGH_CONVERSATIONS or below <= 0:
+                return found
+            # Too few: the newest messages of the whole desk may hold little of these
+            # workspaces (a small brand beside a big one), or the word is rarer than guessed.
+            # Go on below through the GIN index, window by window, within the same bounds.
+            session.execute(sql_text("SET LOCAL enable_bitmapscan TO DEFAULT"))
+            session.execute(sql_text("SET LOCAL enable_indexscan = 0"))
+            for cid, mid in _pg_windows(session, scoped, below, passes).items():
+                found.setdefault(cid, mid)
+            return found
         return _pg_windows(session, scoped, top, passes)
     finally:
-        for name in (*steer, "max_parallel_workers_per_gather"):
+        for name in ("enable_bitmapscan", "enable_indexscan", "max_parallel_workers_per_gather"):
             session.execute(sql_text(f"SET LOCAL {name} TO DEFAULT"))
 
 

@@ -36,8 +36,22 @@ def web_session(request: Request) -> WebSession:
     return ws
 
 
-def current_agent(ws: WebSession = Depends(web_session), session: Session = Depends(db)) -> Agent:
+def signed_in_agent(session: Session, ws: WebSession) -> Agent:
+    """The cookie's agent; a deactivated or deleted one is refused like a signed-out one."""
     agent = session.get(Agent, ws.agent_id)
     if agent is None or not agent.is_active:
         raise LoginRequired("please sign in")
     return agent
+
+
+def current_agent(ws: WebSession = Depends(web_session), session: Session = Depends(db)) -> Agent:
+    return signed_in_agent(session, ws)
+
+
+def whole_number(text: str, max_digits: int = 18) -> int | None:
+    """A form or query field as an id or count: ASCII digits only ("²" passes isdigit() but not
+    int()), short enough for a BIGINT; None otherwise."""
+    text = text.strip()
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)

@@ -14,7 +14,7 @@ from typing import TypeVar
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from caredesk.httpkit.deps import LoginRequired, runtime
+from caredesk.httpkit.deps import runtime, signed_in_agent
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
 from caredesk.models import Agent
@@ -28,7 +28,4 @@ def write_as_agent(request: Request, ws: WebSession, fn: Callable[[Session, Agen
     A deactivated or deleted agent whose cookie has not expired yet is refused like a
     signed-out one (401), as reads already are."""
     with unit_of_work(runtime(request).sessions) as session:
-        agent = session.get(Agent, ws.agent_id)
-        if agent is None or not agent.is_active:
-            raise LoginRequired("please sign in")
-        return fn(session, agent)
+        return fn(session, signed_in_agent(session, ws))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.channels.registry import known_kinds
+from caredesk.httpkit.deps import whole_number
 from caredesk.kit.errors import ValidationFailed
 from caredesk.models import Agent, KbArticle, SlaPolicy, Workspace
 from caredesk.models.conversation import PRIORITIES
@@ -159,9 +160,10 @@ def guidelines_save(sub: Submitted, session: Session, agent: Agent, w: Workspace
     team = store.get_team(session, w.id, sub.ids["team_id"])
     lengths: dict[str, int] = {}
     for channel, limit in parse_pairs(fields.get("max_length"), "maximum length").items():
-        if not str(limit).isdigit():
+        length = whole_number(str(limit), max_digits=9)
+        if length is None:
             raise ValidationFailed(f"maximum length for {channel} must be a whole number")
-        lengths[channel] = int(str(limit))
+        lengths[channel] = length
     lines = {
         key: [x.strip() for x in fields.get(key, max_length=20_000).splitlines() if x.strip()]
         for key in ("forbidden_phrases", "required_phrases", "greetings", "sign_offs", "tone_hints")

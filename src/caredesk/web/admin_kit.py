@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.access import role_in
-from caredesk.httpkit.deps import current_agent, db, runtime, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, signed_in_agent, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, Forbidden, NotFound, ValidationFailed
@@ -232,7 +232,7 @@ def rerender(
     request: Request, rt: Runtime, ws: WebSession, workspace_id: int, fn: Any, outcome: Outcome
 ) -> HTMLResponse:
     with rt.sessions() as session:
-        agent = session.get_one(Agent, ws.agent_id)
+        agent = signed_in_agent(session, ws)
         w = scope(session, agent, workspace_id, READ)
         response: HTMLResponse = fn(request, session, agent, ws, w, outcome)
         return response

@@ -16,6 +16,7 @@ from caredesk.conversations.agents import (
     do_create_agent,
     do_create_team,
 )
+from caredesk.httpkit.deps import whole_number
 from caredesk.kit.business_hours import WEEKDAYS
 from caredesk.kit.errors import Conflict, ValidationFailed
 from caredesk.models import Agent, Membership, Team, TeamMember, Workspace
@@ -180,9 +181,10 @@ def agent_save(sub: Submitted, session: Session, actor: Agent, w: Workspace) -> 
     fields, clock = sub.fields, sub.rt.clock
     wanted: set[int] = set()
     for raw in fields.getlist("team_ids"):
-        if not raw.isdigit():
+        team_id = whole_number(raw)
+        if team_id is None:
             raise ValidationFailed("teams: pick teams from the list")
-        wanted.add(int(raw))
+        wanted.add(team_id)
     target = store.do_set_agent_access(
         session,
         clock,

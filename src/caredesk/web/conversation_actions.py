@@ -17,7 +17,14 @@ from caredesk.conversations.access import access_conversation, access_follow_up
 from caredesk.conversations.followups import do_complete_follow_up, do_schedule_follow_up
 from caredesk.conversations.lifecycle import do_change_status, do_close, do_reopen
 from caredesk.conversations.notes import do_add_note, do_mark_viewed
-from caredesk.httpkit.deps import current_agent, db, runtime, web_session
+from caredesk.httpkit.deps import (
+    current_agent,
+    db,
+    runtime,
+    signed_in_agent,
+    web_session,
+    whole_number,
+)
 from caredesk.httpkit.session import WebSession
 from caredesk.httpkit.writes import write_as_agent
 from caredesk.kit.db import unit_of_work
@@ -63,7 +70,7 @@ def _render(
     own = session is None
     s = session or rt.sessions()
     try:
-        agent = s.get_one(Agent, ws.agent_id)
+        agent = signed_in_agent(s, ws)
         conversation = checked or access_conversation(s, agent, conversation_id)
         context = {
             "agent": agent,
@@ -277,9 +284,10 @@ def assign(
             return do_assign(session, rt.clock, c, agent.id, actor=agent, override=True)
         if not agent_id:
             return do_unassign(session, rt.clock, c, actor=agent)
-        if not agent_id.isdigit():
+        colleague = whole_number(agent_id)
+        if colleague is None:
             raise ValidationFailed("choose a colleague to assign")
-        return do_assign(session, rt.clock, c, int(agent_id), actor=agent, override=bool(override))
+        return do_assign(session, rt.clock, c, colleague, actor=agent, override=bool(override))
 
     return _act(request, rt, ws, conversation_id, csrf_token, act)
 
@@ -301,8 +309,8 @@ def transfer(
             rt.clock,
             c,
             actor=agent,
-            team_id=int(team_id) if team_id.isdigit() else None,
-            agent_id=int(agent_id) if agent_id.isdigit() else None,
+            team_id=whole_number(team_id),
+            agent_id=whole_number(agent_id),
             override=True,
             reason=reason or None,
         )

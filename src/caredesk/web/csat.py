@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from caredesk.conversations.csat import MAX_COMMENT_CHARS, csat_question, do_answer_csat
-from caredesk.httpkit.deps import db
+from caredesk.httpkit.deps import db, whole_number
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, NotFound
 from caredesk.kit.runtime import Runtime
@@ -43,7 +43,8 @@ def answer_survey(
     comment: str = Form("", max_length=4000),
 ) -> Response:
     rt: Runtime = request.app.state.runtime
-    value = int(score) if score.strip().isdigit() else -1
+    value = whole_number(score, max_digits=3)
+    value = -1 if value is None else value
     try:
         with unit_of_work(rt.sessions) as session:
             do_answer_csat(session, rt.clock, token, value, comment)

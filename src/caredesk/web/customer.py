@@ -16,7 +16,7 @@ from caredesk.conversations.customers import (
     do_update_customer,
 )
 from caredesk.conversations.notes import do_add_customer_note, workspace_agents
-from caredesk.httpkit.deps import current_agent, db, runtime, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, signed_in_agent, web_session
 from caredesk.httpkit.session import WebSession
 from caredesk.kit.db import unit_of_work
 from caredesk.kit.errors import CaredeskError, Forbidden, NotFound
@@ -123,14 +123,14 @@ def _act(
     check_csrf(ws, csrf_token)
     try:
         with unit_of_work(rt.sessions) as session:
-            agent = session.get_one(Agent, ws.agent_id)
+            agent = signed_in_agent(session, ws)
             target = action(session, agent, access_customer(session, agent, customer_id))
             go_to = target.id if isinstance(target, Customer) else customer_id
     except (NotFound, Forbidden):
         raise
     except CaredeskError as exc:
         with rt.sessions() as session:
-            agent = session.get_one(Agent, ws.agent_id)
+            agent = signed_in_agent(session, ws)
             customer = access_customer(session, agent, customer_id)
             return _render(
                 request, session, agent, ws, customer, error=exc.message, status=exc.status_code

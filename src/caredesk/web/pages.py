@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from caredesk.conversations.access import workspace_ids_of
 from caredesk.conversations.agents import authenticate
-from caredesk.httpkit.deps import current_agent, db, runtime, web_session
+from caredesk.httpkit.deps import current_agent, db, runtime, web_session, whole_number
 from caredesk.httpkit.session import (
     LoginThrottle,
     WebSession,
@@ -153,7 +153,7 @@ def inbox(
         kind=_choice(kind, KINDS),
         priority=_choice(priority, PRIORITIES),
         status=_choice(status, STATUSES),
-        team=int(team) if team.isdigit() else None,
+        team=whole_number(team),
         tag=tag.strip()[:40],
         text=q.strip()[:200],
         sort=sort if sort in dict(inbox_view.SORTS) else "newest",
