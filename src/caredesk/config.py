@@ -15,11 +15,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/caredesk.db"
     # Empty means "in-process Huey on SQLite"; set it to scale out with `caredesk worker`.
     redis_url: str = ""
-    # PostgreSQL connections kept open per process. Pages run on up to 40 request threads
-    # and a conversation page may hold two connections; a smaller pool opened and closed a
-    # server process on most bursts. Mind max_connections x processes.
-    db_pool_size: int = Field(default=30, ge=1, le=500)
-    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    # PostgreSQL connections per process: kept open (a smaller pool opened and closed a server
+    # process on most bursts of the 40 request threads) + extra under load. Connections open
+    # on demand; keep processes x (both) under the server's max_connections.
+    db_pool_size: int = Field(default=15, ge=1, le=500)
+    db_max_overflow: int = Field(default=5, ge=0, le=500)
     jobs_path: str = "var/jobs.db"
     jobs_immediate: bool = False
     host: str = "127.0.0.1"
