@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caredesk.analytics.daily import split_period
-from caredesk.analytics.queries import ReportFilter, dimension_where
+from caredesk.analytics.queries import ReportFilter, dimension_where, scope_where
 from caredesk.models import ReportArrivalsDaily, ReportHourly, ReportHourlyTotal
 
 HOURLY: Table = ReportHourly.__table__  # type: ignore[assignment]
@@ -109,12 +109,7 @@ def hourly_counts(session: Session, f: ReportFilter) -> list[tuple[datetime, int
     else:
         table, conds = HOURLY_TOTALS, []
     c = table.c
-    if f.workspace_ids is not None:
-        conds.append(c.workspace_id.in_(f.workspace_ids))
-    if f.since is not None:
-        conds.append(c.hour >= f.since)
-    if f.until is not None:
-        conds.append(c.hour < f.until)
+    conds += scope_where(c.workspace_id, c.hour, f)
     rows = session.execute(
         select(c.hour, func.sum(c.inbound), func.sum(c.opened))
         .where(*conds)

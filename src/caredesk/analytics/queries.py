@@ -67,15 +67,21 @@ def prefer_scan(session: Session, f: ReportFilter) -> bool:
     return total > 0 and kept * 5 > total
 
 
-def facts_where(f: ReportFilter, *, index_only: bool = False) -> list[ColumnElement[bool]]:
-    c = FACTS.c
+def scope_where(workspace: Any, time: Any, f: ReportFilter) -> list[ColumnElement[bool]]:
+    """The filter's workspaces and period [since, until) on the given columns."""
     out: list[ColumnElement[bool]] = []
     if f.workspace_ids is not None:
-        out.append(_ws(c.workspace_id, f).in_(f.workspace_ids))
+        out.append(workspace.in_(f.workspace_ids))
     if f.since is not None:
-        out.append(c.started_at >= f.since)
+        out.append(time >= f.since)
     if f.until is not None:
-        out.append(c.started_at < f.until)
+        out.append(time < f.until)
+    return out
+
+
+def facts_where(f: ReportFilter, *, index_only: bool = False) -> list[ColumnElement[bool]]:
+    c = FACTS.c
+    out = scope_where(_ws(c.workspace_id, f), c.started_at, f)
     if index_only:
         return out
     return [*out, *dimension_where(c, f)]
@@ -83,14 +89,7 @@ def facts_where(f: ReportFilter, *, index_only: bool = False) -> list[ColumnElem
 
 def hourly_where(f: ReportFilter) -> list[ColumnElement[bool]]:
     c = HOURLY.c
-    out: list[ColumnElement[bool]] = []
-    if f.workspace_ids is not None:
-        out.append(_ws(c.workspace_id, f).in_(f.workspace_ids))
-    if f.since is not None:
-        out.append(c.hour >= f.since)
-    if f.until is not None:
-        out.append(c.hour < f.until)
-    return [*out, *dimension_where(c, f)]
+    return [*scope_where(_ws(c.workspace_id, f), c.hour, f), *dimension_where(c, f)]
 
 
 def dimension_where(c: Any, f: ReportFilter) -> list[ColumnElement[bool]]:
@@ -265,13 +264,8 @@ def notes_by_agent(session: Session, f: ReportFilter) -> dict[int, int]:
     conds: list[ColumnElement[bool]] = [
         Event.name == str(E.NOTE_ADDED),
         Event.actor_agent_id.is_not(None),
+        *scope_where(Event.workspace_id, Event.occurred_at, f),
     ]
-    if f.workspace_ids is not None:
-        conds.append(Event.workspace_id.in_(f.workspace_ids))
-    if f.since is not None:
-        conds.append(Event.occurred_at >= f.since)
-    if f.until is not None:
-        conds.append(Event.occurred_at < f.until)
     rows = session.execute(
         select(Event.actor_agent_id, func.count()).where(*conds).group_by(Event.actor_agent_id)
     )

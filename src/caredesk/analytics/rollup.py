@@ -38,6 +38,17 @@ BATCH_EVENTS = 20_000
 # conversation instead of in event order: see ``_fold_backlog``.
 BULK_MIN_EVENTS = 50_000
 BULK_CONVERSATIONS = 20_000
+# What the folder reads of each event, in the order it unpacks them.
+_FOLD_COLUMNS = (
+    Event.id,
+    Event.workspace_id,
+    Event.conversation_id,
+    Event.name,
+    Event.actor_kind,
+    Event.actor_agent_id,
+    Event.payload,
+    Event.occurred_at,
+)
 _FACTS: Table = ReportConversation.__table__  # type: ignore[assignment]
 _HOURLY: Table = ReportHourly.__table__  # type: ignore[assignment]
 
@@ -83,17 +94,7 @@ def refresh_rollups(
     while max_events is None or total < max_events:
         limit = batch_events if max_events is None else min(batch_events, max_events - total)
         rows = session.execute(
-            select(
-                Event.id,
-                Event.workspace_id,
-                Event.conversation_id,
-                Event.name,
-                Event.actor_kind,
-                Event.actor_agent_id,
-                Event.payload,
-                Event.occurred_at,
-                Event.recorded_at,
-            )
+            select(*_FOLD_COLUMNS, Event.recorded_at)
             .where(Event.id > watermark)
             .order_by(Event.id)
             .limit(limit)
@@ -165,16 +166,7 @@ def _fold_backlog(
     if lo_cid is not None and hi_cid is not None:
         for start in range(int(lo_cid), int(hi_cid) + 1, BULK_CONVERSATIONS):
             rows = session.execute(
-                select(
-                    Event.id,
-                    Event.workspace_id,
-                    Event.conversation_id,
-                    Event.name,
-                    Event.actor_kind,
-                    Event.actor_agent_id,
-                    Event.payload,
-                    Event.occurred_at,
-                )
+                select(*_FOLD_COLUMNS)
                 .where(
                     *in_range,
                     Event.conversation_id >= start,

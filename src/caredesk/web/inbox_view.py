@@ -5,6 +5,7 @@ Read-only; the page handler in ``web.pages`` only parses the query string and re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -178,6 +179,16 @@ def _query(
     return stmt, {}
 
 
+def _in_turn(session: Session, parts: Iterable[Select[int]], limit: int) -> list[int]:
+    """Ids from each ordered part in turn until ``limit`` (later parts are not run)."""
+    found: list[int] = []
+    for part in parts:
+        if len(found) >= limit:
+            break
+        found += session.execute(part.limit(limit - len(found))).scalars()
+    return found
+
+
 def _order(stmt: Select[int], sort: str) -> Select[int]:
     if sort == "oldest":
         return stmt.order_by(Conversation.last_message_at.asc(), Conversation.id)
@@ -190,37 +201,20 @@ def _page(session: Session, stmt: Select[int], sort: str, limit: int) -> list[in
     and joined in Python: ordering by a computed key ("is null", a CASE rank) would sort the
     whole queue, a million rows for "Everything"."""
     if sort == "sla":
-        due = list(
-            session.execute(
-                stmt.where(Conversation.sla_due_at.is_not(None))
-                .order_by(Conversation.sla_due_at.asc(), Conversation.id)
-                .limit(limit)
-            ).scalars()
+        return _in_turn(
+            session,
+            (
+                stmt.where(Conversation.sla_due_at.is_not(None)).order_by(
+                    Conversation.sla_due_at.asc(), Conversation.id
+                ),
+                _order(stmt.where(Conversation.sla_due_at.is_(None)), "newest"),
+            ),
+            limit,
         )
-        if len(due) < limit:
-            due += session.execute(
-                _order(stmt.where(Conversation.sla_due_at.is_(None)), "newest").limit(
-                    limit - len(due)
-                )
-            ).scalars()
-        return due
     if sort == "priority":
-        found: list[int] = []
-        for value in PRIORITY_ORDER:
-            if len(found) >= limit:
-                break
-            found += session.execute(
-                _order(stmt.where(Conversation.priority == value), "newest").limit(
-                    limit - len(found)
-                )
-            ).scalars()
-        if len(found) < limit:
-            found += session.execute(
-                _order(stmt.where(Conversation.priority.not_in(PRIORITY_ORDER)), "newest").limit(
-                    limit - len(found)
-                )
-            ).scalars()
-        return found
+        slices = [stmt.where(Conversation.priority == v) for v in PRIORITY_ORDER]
+        slices.append(stmt.where(Conversation.priority.not_in(PRIORITY_ORDER)))
+        return _in_turn(session, (_order(part, "newest") for part in slices), limit)
     return list(session.execute(_order(stmt, sort).limit(limit)).scalars())
 
 
