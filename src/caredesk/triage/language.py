@@ -11,6 +11,7 @@ word lists plus hand-written seed lexicons.
 from __future__ import annotations
 
 import math
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -124,7 +125,14 @@ def char_script(ch: str) -> str | None:
     return found
 
 
+_ASCII_NON_LETTERS = re.compile(r"[^A-Za-z]+")
+
+
 def script_counts(text: str) -> dict[str, int]:
+    if text.isascii():
+        # Most posts: every ASCII letter is Latin, counted in C rather than char by char.
+        n = len(_ASCII_NON_LETTERS.sub("", text))
+        return {"Latn": n} if n else {}
     counts: dict[str, int] = {}
     for ch in text:
         if ch.isalpha():
