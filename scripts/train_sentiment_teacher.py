@@ -8,7 +8,7 @@ carries the weights; nothing is downloaded) is fine-tuned on the sentiment train
 labels variants of the airline training tweets (triage_build/augment.py). train_triage.py fits
 the linear head on those soft labels as well as on the human labels.
 
-Writes scripts/triage_build/teacher/sentiment_labels.npz (committed, ~0.3 MB). Needs the
+Writes scripts/triage_build/teacher/sentiment_labels.npz (committed, 0.25 MB). Needs the
 optional build extra: `.venv/bin/pip install -e '.[teacher]'` (CPU torch 2.13.0), then
 `.venv/bin/python scripts/train_sentiment_teacher.py` (about 25 minutes on 2 cores).
 Held-out airline test rows are never trained on; their macro-F1 is printed for the record.

@@ -20,11 +20,14 @@ def teacher_rows(
     sentiment_train: list[Example], path: Path = LABELS_PATH
 ) -> tuple[list[Example], list[int]]:
     """Soft-labelled variant rows and, for each, the index of the airline tweet it came from
-    (so a fold that holds a tweet out holds its variants out too). Empty when the label file
-    is missing; an error when it does not match the variants made from these rows."""
+    (so a fold that holds a tweet out holds its variants out too). An error when the label
+    file is missing or does not match the variants made from these rows: a build without
+    the teacher would quietly differ from the committed model."""
     if not path.exists():
-        print(f"  sentiment teacher: no labels at {path}; fitting on human labels only")
-        return [], []
+        raise SystemExit(
+            f"no sentiment teacher labels at {path}: restore the committed file or rerun "
+            "scripts/train_sentiment_teacher.py"
+        )
     variants: list[Variant] = airline_variants(sentiment_train)
     with np.load(path, allow_pickle=False) as data:
         probs = np.asarray(data["probs"], dtype=np.float32)

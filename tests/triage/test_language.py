@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from caredesk.triage import Triager
+from caredesk.triage.language import char_script, script_counts
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,25 @@ def test_romanised_urdu_is_told_from_hindi_by_its_vocabulary(
 
 def test_an_urdu_greeting_in_an_english_post_does_not_make_it_urdu(triager: Triager) -> None:
     assert triager.triage("I will contact you again tomorrow inshallah").language == "en"
+
+
+def _counts_char_by_char(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha() and (s := char_script(ch)) is not None:
+            counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(map(chr, range(128))),  # every ASCII code point, controls and [\]^_` included
+        "@united flight 1234 delayed!!! :( #fail http://t.co/x",
+        "12345 ... !!! ???",
+        "",
+        "ok",
+    ],
+)
+def test_ascii_letter_count_matches_the_char_by_char_count(text: str) -> None:
+    assert script_counts(text) == _counts_char_by_char(text)

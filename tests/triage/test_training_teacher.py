@@ -94,8 +94,19 @@ def test_labels_made_from_other_variants_are_refused(
         teacher.teacher_rows(_rows(), path)
 
 
-def test_missing_labels_mean_human_labels_only(teacher: ModuleType, tmp_path: Path) -> None:
-    assert teacher.teacher_rows(_rows(), tmp_path / "absent.npz") == ([], [])
+def test_missing_labels_stop_the_build(teacher: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="no sentiment teacher labels"):
+        teacher.teacher_rows(_rows(), tmp_path / "absent.npz")
+
+
+def test_a_fold_holds_out_the_variants_of_its_tweets() -> None:
+    sentiment = _build_module("sentiment")
+    examples = _rows()  # semeval at index 1: variant origins count airline tweets only
+    made_from = sentiment.variant_sources(examples, [0, 0, 1, 1])
+    assert made_from == [0, 0, 2, 2]
+    n_human = len(examples)
+    held = sentiment.held_out_rows({2}, made_from, n_human)
+    assert held == {2, n_human + 2, n_human + 3}
 
 
 def test_committed_labels_match_the_variants_of_the_training_split(teacher: ModuleType) -> None:
