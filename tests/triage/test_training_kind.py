@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _import(name: str) -> ModuleType:
-    pytest.importorskip("sklearn", reason="training needs the dev dependency scikit-learn")
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import train_triage  # noqa: F401  (sets up triage_build's import path)
-
-        return __import__(f"triage_build.{name}", fromlist=[name])
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+from tests.triage.build_modules import build_module
 
 
 @pytest.fixture(scope="module")
 def kind() -> ModuleType:
-    return _import("kind")
+    return build_module("kind")
 
 
 @pytest.fixture(scope="module")
 def clusters() -> ModuleType:
-    return _import("clusters")
+    return build_module("clusters")
 
 
 # classes: care, engagement, noise, sales

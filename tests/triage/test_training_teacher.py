@@ -3,38 +3,28 @@ teacher's committed labels for them (scripts/triage_build/augment.py and teacher
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _build_module(name: str) -> ModuleType:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import importlib
-
-        return importlib.import_module(f"triage_build.{name}")
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+from tests.triage.build_modules import ROOT, build_module
 
 
 @pytest.fixture(scope="module")
 def augment() -> ModuleType:
-    return _build_module("augment")
+    return build_module("augment")
 
 
 @pytest.fixture(scope="module")
 def teacher() -> ModuleType:
-    return _build_module("teacher")
+    return build_module("teacher")
 
 
-def _rows() -> list:  # type: ignore[type-arg]
-    data = _build_module("data")
+def _rows() -> list[Any]:
+    data = build_module("data")
     return [
         data.Example("@united my bag is lost again and nobody answers", "negative", 1.0, "airline"),
         data.Example("good tweet from another place", "positive", 1.0, "semeval"),
@@ -100,7 +90,7 @@ def test_missing_labels_stop_the_build(teacher: ModuleType, tmp_path: Path) -> N
 
 
 def test_a_fold_holds_out_the_variants_of_its_tweets() -> None:
-    sentiment = _build_module("sentiment")
+    sentiment = build_module("sentiment")
     examples = _rows()  # semeval at index 1: variant origins count airline tweets only
     made_from = sentiment.variant_sources(examples, [0, 0, 1, 1])
     assert made_from == [0, 0, 2, 2]
@@ -113,7 +103,7 @@ def test_committed_labels_match_the_variants_of_the_training_split(teacher: Modu
     data_dir = ROOT.parent / "shared" / "data"
     if not (data_dir / "README.md").exists():
         pytest.skip("needs ../shared/data beside the checkout (CI has it)")
-    splits = _build_module("data").load_splits(data_dir)
+    splits = build_module("data").load_splits(data_dir)
     rows, origins = teacher.teacher_rows(splits.sentiment_train)  # raises on a mismatch
     assert rows and len(rows) == len(origins)
     labels = np.load(teacher.LABELS_PATH)
