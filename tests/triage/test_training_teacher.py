@@ -99,12 +99,26 @@ def test_a_fold_holds_out_the_variants_of_its_tweets() -> None:
     assert held == {2, n_human + 2, n_human + 3}
 
 
+def test_committed_labels_are_whole_probability_rows_for_whole_tweets(
+    augment: ModuleType, teacher: ModuleType
+) -> None:
+    labels = np.load(teacher.LABELS_PATH)
+    probs = labels["probs"].astype(np.float32)
+    assert [str(c) for c in labels["classes"]] == ["negative", "neutral", "positive"]
+    assert probs.ndim == 2 and probs.shape[1] == 3
+    assert len(probs) > 0 and len(probs) % augment.VARIANTS == 0  # every tweet's variants
+    assert np.allclose(probs.sum(1), 1.0, atol=0.01)
+    assert len(str(labels["digest"])) == 64  # a SHA-256 of the variant texts
+
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "README.md").exists(),
+    reason=f"the public training data is not beside the repository ({SHARED_DATA})",
+)
 def test_committed_labels_match_the_variants_of_the_training_split(teacher: ModuleType) -> None:
-    data_dir = ROOT.parent / "shared" / "data"
-    if not (data_dir / "README.md").exists():
-        pytest.skip("needs ../shared/data beside the checkout (CI has it)")
-    splits = build_module("data").load_splits(data_dir)
+    splits = build_module("data").load_splits(SHARED_DATA)
     rows, origins = teacher.teacher_rows(splits.sentiment_train)  # raises on a mismatch
     assert rows and len(rows) == len(origins)
-    labels = np.load(teacher.LABELS_PATH)
-    assert np.allclose(labels["probs"].astype(np.float32).sum(1), 1.0, atol=0.01)
