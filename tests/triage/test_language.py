@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from caredesk.triage import Triager
@@ -108,3 +109,23 @@ def _counts_char_by_char(text: str) -> dict[str, int]:
 )
 def test_ascii_letter_count_matches_the_char_by_char_count(text: str) -> None:
     assert script_counts(text) == _counts_char_by_char(text)
+
+
+def test_memoised_word_scores_equal_scoring_all_features_at_once(triager: Triager) -> None:
+    from caredesk.triage.language import lang_features
+    from caredesk.triage.text import prepare
+
+    texts = [
+        "mera order abhi tak nahi aaya",
+        "Hvornår kommer min pakke? pakke pakke",
+        "my parcel still hasn't shown up",
+        "zzzqx",
+        " ".join(f"word{i}" for i in range(80)),  # past the 64-word cut
+    ]
+    group = triager.language.groups["latn"]
+    for text in texts * 2:  # the second round reads the memo
+        words = prepare(text).words
+        got, hits = group.word_scores(words)
+        want, want_hits = group.scores(lang_features(words))
+        assert hits == want_hits
+        assert np.array_equal(got, want)

@@ -121,12 +121,68 @@ class ScoredHead:
         self, word_level: Sequence[int], char_level: Sequence[int], p: Prepared | None = None
     ) -> F32:
         hashes = self.head.select(word_level, char_level, p)
-        raw = self.head.raw_scores(hashes)
+        return self.finish(self.head.raw_scores(hashes), hashes)
+
+    def finish(self, raw: F32, hashes: Sequence[int]) -> F32:
+        """Probabilities from the head's weight sum over ``hashes`` (plus this workspace's
+        correction, if any), scaled by 1/sqrt(n) as in training."""
         bias = self.head.bias
         if self.delta is not None:
             raw = raw + self.delta.raw_scores(hashes)
             bias = bias + self.delta.bias
         return softmax(raw / np.float32(max(1.0, len(hashes)) ** 0.5) + bias)
+
+
+class SharedLookup:
+    """The heads' key tables merged into one sorted key list, so a post's features are
+    looked up once rather than once per head. Binary search over the tables was the largest
+    numpy cost of a triage; the sums it feeds are the very ones ``LinearHead.raw_scores``
+    makes (same rows, same order), so results are identical.
+
+    A post's hashes are laid out as words, then letter 3-grams, then the one lexicon head's
+    cues; each head sums the prefix it uses. Built once per model load (~2 MB: a row index
+    per head and key)."""
+
+    def __init__(self, heads: Sequence[LinearHead]) -> None:
+        if sum(h.lexicon is not None for h in heads) > 1:
+            raise ValueError("at most one head may carry a lexicon")
+        for h in heads:
+            if h.lexicon is not None and not h.uses_chars:
+                raise ValueError("a lexicon head must use the letter 3-grams too")
+        self.heads = tuple(heads)
+        self.keys = np.unique(np.concatenate([h.keys for h in heads])).astype(np.uint32)
+        self._missing = len(self.keys)
+        self.row_maps: list[npt.NDArray[np.int32]] = []
+        for h in heads:
+            rows = np.full(len(self.keys) + 1, -1, dtype=np.int32)
+            rows[np.searchsorted(self.keys, h.keys)] = np.arange(len(h.keys), dtype=np.int32)
+            self.row_maps.append(rows)
+        self.lexicon = next((h.lexicon for h in heads if h.lexicon is not None), None)
+
+    def raw_scores(
+        self, word_level: Sequence[int], char_level: Sequence[int], p: Prepared
+    ) -> list[tuple[F32, list[int]]]:
+        """Per head: its weight sum and the hashes it selected (for the 1/sqrt(n) scale and
+        a workspace correction)."""
+        hashes = [*word_level, *char_level]
+        if self.lexicon is not None:
+            hashes.extend(cue_hashes(p, self.lexicon))
+        n_words, n_chars = len(word_level), len(word_level) + len(char_level)
+        if self.keys.size and hashes:
+            h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
+            pos = np.searchsorted(self.keys, h)
+            pos[pos >= self._missing] = 0
+            pos = np.where(self.keys[pos] == h, pos, self._missing)
+        else:
+            pos = np.full(len(hashes), self._missing, dtype=np.intp)
+        out: list[tuple[F32, list[int]]] = []
+        for head, row_map in zip(self.heads, self.row_maps, strict=True):
+            n = len(hashes) if head.lexicon is not None else n_chars if head.uses_chars else n_words
+            r = row_map[pos[:n]]
+            r = r[r >= 0]
+            raw = np.asarray(head.weights[r].sum(axis=0, dtype=np.float32), dtype=np.float32)
+            out.append((raw, hashes[:n]))
+        return out
 
 
 def _lexicon(data: Mapping[str, npt.NDArray[np.generic]]) -> Lexicon | None:

@@ -14,7 +14,7 @@ import math
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -147,6 +147,8 @@ def script_counts(text: str) -> dict[str, int]:
 
 _word_cache: dict[str, tuple[int, ...]] = {}
 _WORD_CACHE_MAX = 200_000
+_WORD_COSTS_MAX = 50_000  # per language group; an entry holds one int per language
+_MAX_WORDS = 64  # a post's language is judged on its first words
 
 
 def _word_hashes(w: str) -> tuple[int, ...]:
@@ -170,7 +172,7 @@ def _word_hashes(w: str) -> tuple[int, ...]:
 def lang_features(words: tuple[str, ...]) -> list[int]:
     """Hashes for the language model: whole words and char 1-3-grams of ' word '."""
     out: list[int] = []
-    for w in words[:64]:
+    for w in words[:_MAX_WORDS]:
         out.extend(_word_hashes(w))
     return out
 
@@ -182,18 +184,46 @@ class LanguageGroupModel:
     cost: npt.NDArray[np.uint8]  # [V, L] -log p quantised by 1/SCALE
     prior: npt.NDArray[np.float32]  # [L] log prior (favours the desk's main languages)
     scale: float
+    # Word -> (summed cost of its features, features known). A word's features do not
+    # depend on its neighbours, so its share of the (integer) sum is the same in every post;
+    # looking each word up once per process was the largest cost of language identification.
+    _word_costs: dict[str, tuple[npt.NDArray[np.int64], int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def scores(self, hashes: list[int]) -> tuple[npt.NDArray[np.float64], int]:
-        if not hashes:
+        cost, hits = self._cost(hashes)
+        if hits == 0:
             return self.prior.astype(np.float64), 0
+        return self.prior - cost.astype(np.float64) / self.scale, hits
+
+    def word_scores(self, words: tuple[str, ...]) -> tuple[npt.NDArray[np.float64], int]:
+        """``scores(lang_features(words))``, from per-word sums memoised per process."""
+        costs: list[npt.NDArray[np.int64]] = []
+        hits = 0
+        for w in words[:_MAX_WORDS]:
+            got = self._word_costs.get(w)
+            if got is None:
+                got = self._cost(list(_word_hashes(w)))
+                if len(self._word_costs) >= _WORD_COSTS_MAX:
+                    self._word_costs.clear()
+                self._word_costs[w] = got
+            if got[1]:
+                costs.append(got[0])
+                hits += got[1]
+        if hits == 0:
+            return self.prior.astype(np.float64), 0
+        total = np.sum(costs, axis=0, dtype=np.int64)
+        return self.prior - total.astype(np.float64) / self.scale, hits
+
+    def _cost(self, hashes: list[int]) -> tuple[npt.NDArray[np.int64], int]:
+        if not hashes or not len(self.keys):
+            return np.zeros(len(self.langs), dtype=np.int64), 0
         h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
         pos = np.searchsorted(self.keys, h)
         pos[pos >= len(self.keys)] = 0
         hit = pos[self.keys[pos] == h]
-        if hit.size == 0:
-            return self.prior.astype(np.float64), 0
-        cost = self.cost[hit].sum(axis=0, dtype=np.int64)
-        return self.prior - cost.astype(np.float64) / self.scale, int(hit.size)
+        return self.cost[hit].sum(axis=0, dtype=np.int64), int(hit.size)
 
 
 @dataclass(frozen=True)
@@ -254,7 +284,7 @@ class LanguageIdentifier:
             reasons.append(f"script {script} has no language model")
             return LanguageGuess(UNDETERMINED, 0.0, script, tuple(reasons))
         words = tuple(w for w in p.words if _main_script(w) == script) or p.words
-        scores, hits = group.scores(lang_features(words))
+        scores, hits = group.word_scores(words)
         if script == "Arab" and any(c in _URDU_LETTERS for w in words for c in w):
             scores = scores + np.array([3.0 if lg == "ur" else 0.0 for lg in group.langs])
         if hits == 0:

@@ -94,55 +94,40 @@ def prepare(text: str | bytes | None) -> Prepared:
     n_mentions = len(_MENTION.findall(s))
     s = _MENTION.sub(" ", s)
     lower = s.casefold()
-    tokens = tuple(_REPEAT.sub(r"\1\1", t) for t in _TOKEN.findall(lower))
+    tokens = tuple(_TOKEN.findall(lower))
+    if _REPEAT.search(lower):  # most posts have no "sooo": skip a regex call per token
+        tokens = tuple(_REPEAT.sub(r"\1\1", t) for t in tokens)
     words = tuple(t for t in tokens if any(c.isalpha() for c in t))
     return Prepared(raw_len, truncated, invalid, s, lower, tokens, words, n_urls, n_mentions)
+
+
+def has_digits(p: Prepared) -> bool:
+    """Whether any token has a digit (tokens are cut from ``lower``): when none has, the
+    per-token digit folding can be skipped, which saves a regex call per token."""
+    return _DIGITS.search(p.lower) is not None
 
 
 def _h(s: str) -> int:
     return zlib.crc32(s.encode("utf-8"))
 
 
-def feature_strings(p: Prepared, *, chars: bool = True) -> list[str]:
-    """Feature names for the linear models: words, 5-char prefixes, bigrams, char 3-grams.
-
-    Words after a negation get a ``!`` mark up to the next punctuation, so "not good"
-    and "good" pull in different directions even without the bigram.
-    """
-    feats: list[str] = []
-    prev = "<s>"
-    negate = False
-    for tok in p.tokens:
-        t = _DIGITS.sub("0", tok)
-        if t[0] in "!?":
-            feats.append("w:" + t[:2])
-            negate = False
-            prev = t[:2]
-            continue
-        feats.append("w:" + t)
-        if negate and tok not in NEGATIONS:
-            feats.append("n:" + t)
-        if len(t) > 5:
-            feats.append("p:" + t[:5])
-        feats.append("b:" + prev + " " + t)
-        if chars and len(t) > 2:
-            padded = " " + t + " "
-            feats.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
-        if tok in NEGATIONS:
-            negate = True
-        prev = t
-    feats.append("b:" + prev + " </s>")
-    if p.n_urls:
-        feats.append("x:url")
-    if p.n_mentions > 1:
-        feats.append("x:mentions")
-    if not p.words:
-        feats.append("x:nowords")
-    return feats
+_X_URL, _X_MENTIONS, _X_NOWORDS = _h("x:url"), _h("x:mentions"), _h("x:nowords")
 
 
-def feature_hashes(p: Prepared, *, chars: bool = True) -> list[int]:
-    return [_h(f) for f in feature_strings(p, chars=chars)]
+# Hashes of one token's word-level features ("w:", "n:" and "p:"), memoised like the
+# letter 3-grams below: words repeat across posts, and hashing was most of feature time.
+_token_cache: dict[str, tuple[int, int, int]] = {}
+_TOKEN_CACHE_MAX = 200_000
+
+
+def _token_hashes(t: str) -> tuple[int, int, int]:
+    got = _token_cache.get(t)
+    if got is None:
+        got = (_h("w:" + t), _h("n:" + t), _h("p:" + t[:5]) if len(t) > 5 else -1)
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[t] = got
+    return got
 
 
 # Letter 3-gram hashes per token, memoised: words repeat across posts (Zipf), and hashing
@@ -163,17 +148,46 @@ def _char_hashes(t: str) -> tuple[int, ...]:
 
 
 def word_groups(p: Prepared) -> tuple[list[int], list[int]]:
-    """Hashes split into (word-level, char-level) groups so heads can pick what they use.
+    """Hashed features for the linear models, split into (word-level, char-level) groups so
+    heads can pick what they use.
 
-    The same multiset of hashes as ``feature_strings(p)`` (the char-level part memoised)."""
-    word_level = [_h(f) for f in feature_strings(p, chars=False)]
+    Word level, per token (digits folded to 0): the word ("w:"), the word marked as negated
+    ("n:") when it follows a negation before the next punctuation, so "not good" and "good"
+    pull in different directions even without the bigram; its 5-letter prefix ("p:") when
+    longer; the bigram with the token before ("b:"); then the closing bigram and flags for
+    URLs, several mentions and no words ("x:"). Char level: letter 3-grams of tokens longer
+    than two characters ("c:")."""
+    word_level: list[int] = []
     char_level: list[int] = []
+    prev = "<s>"
+    negate = False
+    digits = has_digits(p)
     for tok in p.tokens:
-        if tok[0] in "!?":
+        t = _DIGITS.sub("0", tok) if digits else tok
+        if t[0] in "!?":
+            word_level.append(_token_hashes(t[:2])[0])
+            negate = False
+            prev = t[:2]
             continue
-        t = _DIGITS.sub("0", tok)
+        h_word, h_negated, h_prefix = _token_hashes(t)
+        word_level.append(h_word)
+        if negate and tok not in NEGATIONS:
+            word_level.append(h_negated)
+        if h_prefix >= 0:
+            word_level.append(h_prefix)
+        word_level.append(_h("b:" + prev + " " + t))
         if len(t) > 2:
             char_level.extend(_char_hashes(t))
+        if tok in NEGATIONS:
+            negate = True
+        prev = t
+    word_level.append(_h("b:" + prev + " </s>"))
+    if p.n_urls:
+        word_level.append(_X_URL)
+    if p.n_mentions > 1:
+        word_level.append(_X_MENTIONS)
+    if not p.words:
+        word_level.append(_X_NOWORDS)
     return word_level, char_level
 
 

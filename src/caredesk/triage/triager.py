@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from caredesk.triage.adjustment import Adjustment
-from caredesk.triage.heads import F32, LinearHead, ScoredHead, load_npz, read_manifest, softmax
+from caredesk.triage.heads import (
+    F32,
+    LinearHead,
+    ScoredHead,
+    SharedLookup,
+    load_npz,
+    read_manifest,
+    softmax,
+)
 from caredesk.triage.intents import INTENT_KINDS
 from caredesk.triage.language import LanguageGuess, LanguageIdentifier
 from caredesk.triage.priority import PriorityRules, decide_priority, find_urgent_terms
@@ -45,11 +53,16 @@ class Triager:
         model_id: str = "",
         adjustment: Adjustment | None = None,
         care_intent_min: float | None = None,
+        lookup: SharedLookup | None = None,
     ) -> None:
         self.language = language
         self.sentiment = sentiment
         self.kind = kind
         self.intent = intent
+        heads = (sentiment.head, kind.head, intent.head)
+        if lookup is None or any(a is not b for a, b in zip(lookup.heads, heads, strict=True)):
+            lookup = SharedLookup(heads)
+        self.lookup = lookup
         self.model_id = model_id
         self.adjustment = adjustment
         # Tuned by the build and stored in kind.npz; None (older model files) = no override.
@@ -101,6 +114,7 @@ class Triager:
             model_id=self.model_id,
             adjustment=adj,
             care_intent_min=self.care_intent_min,
+            lookup=self.lookup,  # same base heads: a workspace shares the merged key table
         )
 
     # ------------------------------------------------------------------ single post
@@ -117,10 +131,11 @@ class Triager:
         try:
             p = prepare(text)
             words, chars = word_groups(p)
+            (s_raw, s_h), (k_raw, k_h), (i_raw, i_h) = self.lookup.raw_scores(words, chars, p)
             probs = (
-                self.sentiment.probabilities(words, chars, p),
-                self.kind.probabilities(words, chars, p),
-                self.intent.probabilities(words, chars, p),
+                self.sentiment.finish(s_raw, s_h),
+                self.kind.finish(k_raw, k_h),
+                self.intent.finish(i_raw, i_h),
             )
             return self._decide(p, probs, author, waiting_minutes, rules)
         except Exception:  # pragma: no cover - last line of defence for untrusted input
