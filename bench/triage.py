@@ -179,9 +179,24 @@ def _pct(sorted_ms: list[float], q: float) -> float:
     return round(sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))], 3)
 
 
+def reference_loop_s() -> float:
+    """CPU seconds for a fixed pure-Python loop (10 million additions), best of three: the
+    speed of this machine's core, so posts/s from different machines can be compared
+    (posts/s x reference_loop_s is roughly machine-independent)."""
+    best = float("inf")
+    for _ in range(3):
+        c0 = time.process_time()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.process_time() - c0)
+    return round(best, 3)
+
+
 def throughput(triager: Any, texts: list[str]) -> dict[str, float]:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    loop_s = reference_loop_s()
     triager.triage_many(texts[:200])
     lat: list[float] = []
     # Wall clock and this process's CPU time: on a shared machine the wall-clock figure
@@ -206,6 +221,7 @@ def throughput(triager: Any, texts: list[str]) -> dict[str, float]:
         "latency_ms_p50": _pct(lat, 0.50),
         "latency_ms_p95": _pct(lat, 0.95),
         "latency_ms_p99": _pct(lat, 0.99),
+        "reference_loop_s": loop_s,
     }
 
 
@@ -296,6 +312,10 @@ def main() -> int:
         f"({speed['posts_per_s_cpu']} per CPU-second) "
         f"(latency p50 {speed['latency_ms_p50']} ms, p95 {speed['latency_ms_p95']} ms, "
         f"p99 {speed['latency_ms_p99']} ms), {speed['posts_per_s_batch']} posts/s in batches"
+    )
+    print(
+        f"this core: a 10M-addition Python loop takes {speed['reference_loop_s']} CPU-s "
+        "(compare machines by posts/s x this)"
     )
     print(
         f"model load {mem['load_s']} s, process RSS {mem['rss_mb']} MB "
