@@ -111,9 +111,17 @@ def test_ascii_letter_count_matches_the_char_by_char_count(text: str) -> None:
     assert script_counts(text) == _counts_char_by_char(text)
 
 
-def test_memoised_word_scores_equal_scoring_all_features_at_once(triager: Triager) -> None:
+@pytest.mark.parametrize("memo_size", [20_000, 1])
+def test_memoised_word_scores_equal_scoring_all_features_at_once(
+    triager: Triager, memo_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import caredesk.triage.language as language_module
     from caredesk.triage.language import lang_features
     from caredesk.triage.text import prepare
+
+    # Size 1: the memos are cleared at almost every word; results must not change.
+    monkeypatch.setattr(language_module, "_WORD_COSTS_MAX", memo_size)
+    monkeypatch.setattr(language_module, "_WORD_CACHE_MAX", memo_size)
 
     texts = [
         "mera order abhi tak nahi aaya",
@@ -121,6 +129,7 @@ def test_memoised_word_scores_equal_scoring_all_features_at_once(triager: Triage
         "my parcel still hasn't shown up",
         "zzzqx",
         " ".join(f"word{i}" for i in range(80)),  # past the 64-word cut
+        "xy" * 30 + " parcel",  # a word too long to memoise
     ]
     group = triager.language.groups["latn"]
     for text in texts * 2:  # the second round reads the memo

@@ -26,6 +26,10 @@ TRICKY = [
     "",
     "x",
     "Hvornår kommer min pakke? 2 uger nu",
+    "Maßs",  # "ss" + "s": a run that only appears after casefold
+    "ﬀf",  # the "ff" ligature casefolds to "ff"
+    "what?!? really!??",
+    "wait...   what",  # dots and spaces repeat, no token does
 ]
 
 
@@ -97,3 +101,25 @@ def test_digits_in_any_script_are_folded_to_zero() -> None:
 
 def test_repeated_letters_are_folded_to_two() -> None:
     assert prepare("Sooooo slooow!!!!").tokens == ("soo", "sloow", "!!")
+
+
+def test_the_memos_give_the_same_features_when_they_are_cleared_all_the_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import caredesk.triage.text as text_module
+
+    monkeypatch.setattr(text_module, "_TOKEN_CACHE_MAX", 1)
+    monkeypatch.setattr(text_module, "_CHAR_CACHE_MAX", 1)
+    for text in _corpus() * 2:
+        assert word_groups(prepare(text)) == _reference_word_groups(text)
+
+
+def test_long_tokens_are_not_memoised() -> None:
+    import caredesk.triage.text as text_module
+
+    word = "xy" * 30 + "z"  # 61 letters and no repeats to fold
+    word_groups(prepare(f"{word} short"))
+    assert prepare(word).tokens == (word,)
+    assert word not in text_module._token_cache
+    assert word not in text_module._char_cache
+    assert "short" in text_module._token_cache

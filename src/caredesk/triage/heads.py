@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from caredesk.triage.keys import as_hashes, check_sorted_unique, find_rows
 from caredesk.triage.text import Lexicon, Prepared, cue_hashes
 
 F32 = npt.NDArray[np.float32]
@@ -39,6 +40,7 @@ class LinearHead:
         classes = tuple(str(c) for c in data["classes"])
         if weights.shape != (len(keys), len(classes)):
             raise ValueError(f"model file for {name!r} is inconsistent: {weights.shape}")
+        check_sorted_unique(keys, f"model file for {name!r}")
         return cls(
             name=name,
             classes=classes,
@@ -59,18 +61,13 @@ class LinearHead:
 
     def rows(self, hashes: npt.NDArray[np.uint32]) -> npt.NDArray[np.intp]:
         """Row index per hash, -1 where the feature is unknown."""
-        if not len(self.keys):
-            return np.full(hashes.shape, -1, dtype=np.intp)
-        pos = np.searchsorted(self.keys, hashes)
-        pos[pos >= len(self.keys)] = 0
-        return np.where(self.keys[pos] == hashes, pos, -1)
+        return find_rows(self.keys, hashes)
 
     def raw_scores(self, hashes: Sequence[int]) -> F32:
         """Weight sum of the known features, before scaling and bias."""
         if not hashes:
             return np.zeros(len(self.classes), dtype=np.float32)
-        h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
-        r = self.rows(h)
+        r = self.rows(as_hashes(hashes))
         r = r[r >= 0]
         return np.asarray(self.weights[r].sum(axis=0, dtype=np.float32), dtype=np.float32)
 
@@ -103,10 +100,8 @@ class HeadDelta:
     def raw_scores(self, hashes: Sequence[int]) -> F32:
         if not hashes or not len(self.keys):
             return np.zeros(len(self.bias), dtype=np.float32)
-        h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
-        pos = np.searchsorted(self.keys, h)
-        pos[pos >= len(self.keys)] = 0
-        hit = pos[self.keys[pos] == h]
+        r = find_rows(self.keys, as_hashes(hashes))
+        hit = r[r >= 0]
         return np.asarray(self.weights[hit].sum(axis=0, dtype=np.float32), dtype=np.float32)
 
 
@@ -139,25 +134,27 @@ class SharedLookup:
     numpy cost of a triage; the sums it feeds are the very ones ``LinearHead.raw_scores``
     makes (same rows, same order), so results are identical.
 
-    A post's hashes are laid out as words, then letter 3-grams, then the one lexicon head's
-    cues; each head sums the prefix it uses. Built once per model load (~2 MB: a row index
-    per head and key)."""
+    A post's hashes are laid out as words, then letter 3-grams, then the lexicon head's cues;
+    each head sums the prefix it uses. A head whose features are not such a prefix (a second
+    lexicon, or a lexicon without 3-grams) is looked up on its own, as before. Built once per
+    model load (~2 MB: a row index per head and key)."""
 
     def __init__(self, heads: Sequence[LinearHead]) -> None:
-        if sum(h.lexicon is not None for h in heads) > 1:
-            raise ValueError("at most one head may carry a lexicon")
-        for h in heads:
-            if h.lexicon is not None and not h.uses_chars:
-                raise ValueError("a lexicon head must use the letter 3-grams too")
         self.heads = tuple(heads)
-        self.keys = np.unique(np.concatenate([h.keys for h in heads])).astype(np.uint32)
+        self.lexicon = next((h.lexicon for h in heads if h.lexicon and h.uses_chars), None)
+        self._own = tuple(
+            h.lexicon is not None and h.lexicon is not self.lexicon for h in self.heads
+        )
+        shared = [h.keys for h, own in zip(self.heads, self._own, strict=True) if not own]
+        self.keys = np.unique(np.concatenate(shared)) if shared else np.zeros(0, np.uint32)
+        self.keys = self.keys.astype(np.uint32)
         self._missing = len(self.keys)
         self.row_maps: list[npt.NDArray[np.int32]] = []
-        for h in heads:
+        for h, own in zip(self.heads, self._own, strict=True):
             rows = np.full(len(self.keys) + 1, -1, dtype=np.int32)
-            rows[np.searchsorted(self.keys, h.keys)] = np.arange(len(h.keys), dtype=np.int32)
+            if not own:
+                rows[np.searchsorted(self.keys, h.keys)] = np.arange(len(h.keys), dtype=np.int32)
             self.row_maps.append(rows)
-        self.lexicon = next((h.lexicon for h in heads if h.lexicon is not None), None)
 
     def raw_scores(
         self, word_level: Sequence[int], char_level: Sequence[int], p: Prepared
@@ -168,15 +165,13 @@ class SharedLookup:
         if self.lexicon is not None:
             hashes.extend(cue_hashes(p, self.lexicon))
         n_words, n_chars = len(word_level), len(word_level) + len(char_level)
-        if self.keys.size and hashes:
-            h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
-            pos = np.searchsorted(self.keys, h)
-            pos[pos >= self._missing] = 0
-            pos = np.where(self.keys[pos] == h, pos, self._missing)
-        else:
-            pos = np.full(len(hashes), self._missing, dtype=np.intp)
+        pos = find_rows(self.keys, as_hashes(hashes), self._missing)
         out: list[tuple[F32, list[int]]] = []
-        for head, row_map in zip(self.heads, self.row_maps, strict=True):
+        for head, row_map, own in zip(self.heads, self.row_maps, self._own, strict=True):
+            if own:
+                selected = head.select(word_level, char_level, p)
+                out.append((head.raw_scores(selected), selected))
+                continue
             n = len(hashes) if head.lexicon is not None else n_chars if head.uses_chars else n_words
             r = row_map[pos[:n]]
             r = r[r >= 0]

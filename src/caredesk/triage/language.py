@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from caredesk.triage.text import Prepared
+from caredesk.triage.keys import as_hashes, check_sorted_unique, find_rows
+from caredesk.triage.text import MEMO_MAX_LEN, Prepared
 
 UNDETERMINED = "und"
 
@@ -147,7 +148,9 @@ def script_counts(text: str) -> dict[str, int]:
 
 _word_cache: dict[str, tuple[int, ...]] = {}
 _WORD_CACHE_MAX = 200_000
-_WORD_COSTS_MAX = 50_000  # per language group; an entry holds one int per language
+# Per language group; an entry holds one int per language: at the limit about 8 MB for
+# the Latin-script group (28 languages), 3 MB for the others.
+_WORD_COSTS_MAX = 20_000
 _MAX_WORDS = 64  # a post's language is judged on its first words
 
 
@@ -163,9 +166,10 @@ def _word_hashes(w: str) -> tuple[int, ...]:
                 if gram != " ":
                     out.append(zlib.crc32(("C" + gram).encode("utf-8")))
         got = tuple(out)
-        if len(_word_cache) >= _WORD_CACHE_MAX:
-            _word_cache.clear()
-        _word_cache[w] = got
+        if len(w) <= MEMO_MAX_LEN:
+            if len(_word_cache) >= _WORD_CACHE_MAX:
+                _word_cache.clear()
+            _word_cache[w] = got
     return got
 
 
@@ -188,7 +192,7 @@ class LanguageGroupModel:
     # depend on its neighbours, so its share of the (integer) sum is the same in every post;
     # looking each word up once per process was the largest cost of language identification.
     _word_costs: dict[str, tuple[npt.NDArray[np.int64], int]] = field(
-        default_factory=dict, compare=False, repr=False
+        init=False, default_factory=dict, compare=False, repr=False
     )
 
     def scores(self, hashes: list[int]) -> tuple[npt.NDArray[np.float64], int]:
@@ -205,9 +209,10 @@ class LanguageGroupModel:
             got = self._word_costs.get(w)
             if got is None:
                 got = self._cost(list(_word_hashes(w)))
-                if len(self._word_costs) >= _WORD_COSTS_MAX:
-                    self._word_costs.clear()
-                self._word_costs[w] = got
+                if len(w) <= MEMO_MAX_LEN:
+                    if len(self._word_costs) >= _WORD_COSTS_MAX:
+                        self._word_costs.clear()
+                    self._word_costs[w] = got
             if got[1]:
                 costs.append(got[0])
                 hits += got[1]
@@ -219,10 +224,8 @@ class LanguageGroupModel:
     def _cost(self, hashes: list[int]) -> tuple[npt.NDArray[np.int64], int]:
         if not hashes or not len(self.keys):
             return np.zeros(len(self.langs), dtype=np.int64), 0
-        h = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
-        pos = np.searchsorted(self.keys, h)
-        pos[pos >= len(self.keys)] = 0
-        hit = pos[self.keys[pos] == h]
+        r = find_rows(self.keys, as_hashes(hashes))
+        hit = r[r >= 0]
         return self.cost[hit].sum(axis=0, dtype=np.int64), int(hit.size)
 
 
@@ -245,6 +248,7 @@ class LanguageIdentifier:
         for key in set(MODEL_GROUPS.values()):
             if f"{key}_keys" not in data:
                 continue
+            check_sorted_unique(np.asarray(data[f"{key}_keys"]), f"language model {key!r}")
             groups[key] = LanguageGroupModel(
                 langs=tuple(str(x) for x in data[f"{key}_langs"]),
                 keys=np.asarray(data[f"{key}_keys"], dtype=np.uint32),

@@ -95,15 +95,18 @@ def prepare(text: str | bytes | None) -> Prepared:
     s = _MENTION.sub(" ", s)
     lower = s.casefold()
     tokens = tuple(_TOKEN.findall(lower))
-    if _REPEAT.search(lower):  # most posts have no "sooo": skip a regex call per token
+    # Most posts have no "sooo": then skip a regex call per token. Searched in the joined
+    # tokens, not ``lower``: "..." and runs of spaces there would say yes for nothing (a run
+    # cannot cross the single spaces, so the answer is the same as token by token).
+    if _REPEAT.search(" ".join(tokens)):
         tokens = tuple(_REPEAT.sub(r"\1\1", t) for t in tokens)
     words = tuple(t for t in tokens if any(c.isalpha() for c in t))
     return Prepared(raw_len, truncated, invalid, s, lower, tokens, words, n_urls, n_mentions)
 
 
 def has_digits(p: Prepared) -> bool:
-    """Whether any token has a digit (tokens are cut from ``lower``): when none has, the
-    per-token digit folding can be skipped, which saves a regex call per token."""
+    """False when no token can have a digit (tokens are cut from ``lower``), so the
+    per-token digit folding can be skipped; True may also mean a digit outside the tokens."""
     return _DIGITS.search(p.lower) is not None
 
 
@@ -114,19 +117,25 @@ def _h(s: str) -> int:
 _X_URL, _X_MENTIONS, _X_NOWORDS = _h("x:url"), _h("x:mentions"), _h("x:nowords")
 
 
+# Longer tokens are hashed every time instead of memoised: they are rare, and a post of
+# one huge "word" must not grow the memos by kilobytes per entry.
+MEMO_MAX_LEN = 40
+
 # Hashes of one token's word-level features ("w:", "n:" and "p:"), memoised like the
 # letter 3-grams below: words repeat across posts, and hashing was most of feature time.
+# At the limit the memo holds about 18 MB.
 _token_cache: dict[str, tuple[int, int, int]] = {}
-_TOKEN_CACHE_MAX = 200_000
+_TOKEN_CACHE_MAX = 100_000
 
 
 def _token_hashes(t: str) -> tuple[int, int, int]:
     got = _token_cache.get(t)
     if got is None:
         got = (_h("w:" + t), _h("n:" + t), _h("p:" + t[:5]) if len(t) > 5 else -1)
-        if len(_token_cache) >= _TOKEN_CACHE_MAX:
-            _token_cache.clear()
-        _token_cache[t] = got
+        if len(t) <= MEMO_MAX_LEN:
+            if len(_token_cache) >= _TOKEN_CACHE_MAX:
+                _token_cache.clear()
+            _token_cache[t] = got
     return got
 
 
@@ -141,9 +150,10 @@ def _char_hashes(t: str) -> tuple[int, ...]:
     if got is None:
         padded = " " + t + " "
         got = tuple(_h("c:" + padded[i : i + 3]) for i in range(len(padded) - 2))
-        if len(_char_cache) >= _CHAR_CACHE_MAX:
-            _char_cache.clear()
-        _char_cache[t] = got
+        if len(t) <= MEMO_MAX_LEN:
+            if len(_char_cache) >= _CHAR_CACHE_MAX:
+                _char_cache.clear()
+            _char_cache[t] = got
     return got
 
 

@@ -41,7 +41,8 @@ def _files_dir() -> Any:
 
 
 class Triager:
-    """Holds the loaded models; immutable and safe to share between threads."""
+    """Holds the loaded models; safe to share between threads (the models are read-only;
+    the per-process memos behind them are bounded dicts whose races cost only a recompute)."""
 
     def __init__(
         self,
