@@ -88,11 +88,9 @@ def prepare(text: str | bytes | None) -> Prepared:
     if truncated:
         s = s[:MAX_CHARS]
     s = unicodedata.normalize("NFC", s)
-    n_urls = len(_URL.findall(s))
-    s = _URL.sub(" ", s)
+    s, n_urls = _URL.subn(" ", s)
     s = _EMAIL.sub(" ", s)
-    n_mentions = len(_MENTION.findall(s))
-    s = _MENTION.sub(" ", s)
+    s, n_mentions = _MENTION.subn(" ", s)
     lower = s.casefold()
     tokens = tuple(_TOKEN.findall(lower))
     # Most posts have no "sooo": then skip a regex call per token. Searched in the joined
