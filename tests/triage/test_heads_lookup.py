@@ -161,3 +161,36 @@ def test_a_model_file_with_unsorted_keys_is_refused() -> None:
     data["keys"] = np.array([3, 3], dtype=np.uint32)
     with pytest.raises(ValueError, match="not sorted and unique"):
         LinearHead.from_npz("kind", data)
+
+
+def test_batch_sums_equal_each_heads_own_batch_sums(triager: Triager) -> None:
+    heads = (triager.sentiment.head, triager.kind.head, triager.intent.head)
+    prepared: list[Prepared | None] = [prepare(t) for t in _texts()]
+    prepared.insert(3, None)  # a post that could not be prepared
+    groups = [word_groups(p) if p is not None else ([], []) for p in prepared]
+    merged = triager.lookup.raw_scores_many(groups, prepared)
+    for head, (sums, n_selected) in zip(heads, merged, strict=True):
+        selected = [head.select(w, c, p) for (w, c), p in zip(groups, prepared, strict=True)]
+        assert n_selected.tolist() == [len(s) for s in selected], head.name
+        assert np.array_equal(sums, head.raw_scores_many(selected)), head.name
+
+
+def test_batch_sums_for_heads_looked_up_on_their_own() -> None:
+    lex_a = Lexicon(valence={"good": 2.0}, emoji=frozenset(), anger=frozenset())
+    lex_b = Lexicon(valence={"late": -1.5}, emoji=frozenset(), anger=frozenset())
+    texts = ["not good at all :(", "", "my parcel is late"]
+    pool = [h for t in texts for h in _all_hashes(t, lex_a) + _all_hashes(t, lex_b)]
+    heads = (_head("first", pool[::2], lex_a, True), _head("second", pool[1::2], lex_b, False))
+    prepared: list[Prepared | None] = [prepare(t) for t in texts]
+    groups = [word_groups(p) for p in prepared if p is not None]
+    merged = SharedLookup(heads).raw_scores_many(groups, prepared)
+    for head, (sums, _) in zip(heads, merged, strict=True):
+        selected = [head.select(w, c, p) for (w, c), p in zip(groups, prepared, strict=True)]
+        assert np.array_equal(sums, head.raw_scores_many(selected)), head.name
+
+
+def test_an_empty_batch() -> None:
+    lookup = SharedLookup((_head("k", [1, 2], None, True),))
+    ((sums, n_selected),) = lookup.raw_scores_many([], [])
+    assert sums.shape == (0, 2)
+    assert n_selected.shape == (0,)

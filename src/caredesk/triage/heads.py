@@ -73,20 +73,28 @@ class LinearHead:
 
     def raw_scores_many(self, batch: Sequence[Sequence[int]]) -> F32:
         """Batch version: one searchsorted and one reduceat for all posts."""
-        out = np.zeros((len(batch), len(self.classes)), dtype=np.float32)
         lengths = np.fromiter((len(b) for b in batch), dtype=np.intp, count=len(batch))
-        total = int(lengths.sum())
-        if total == 0:
-            return out
-        flat = np.fromiter((h for b in batch for h in b), dtype=np.uint32, count=total)
-        r = self.rows(flat)
-        known = r >= 0
-        vals = np.zeros((total, len(self.classes)), dtype=np.float32)
-        vals[known] = self.weights[r[known]]
-        nonempty = lengths > 0
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
-        out[nonempty] = np.add.reduceat(vals, starts, axis=0)
+        flat = np.fromiter((h for b in batch for h in b), dtype=np.uint32, count=int(lengths.sum()))
+        return sum_segments(self.weights, self.rows(flat), lengths)
+
+
+def sum_segments(
+    weights: npt.NDArray[np.floating[Any]],
+    rows: npt.NDArray[np.intp],
+    lengths: npt.NDArray[np.intp],
+) -> F32:
+    """Per post, the sum of its weight rows: ``rows`` holds the posts' rows one after the
+    other (``lengths`` each), -1 for an unknown feature, which adds nothing."""
+    out = np.zeros((len(lengths), weights.shape[1]), dtype=np.float32)
+    if not len(rows):
         return out
+    known = rows >= 0
+    vals = np.zeros((len(rows), weights.shape[1]), dtype=np.float32)
+    vals[known] = weights[rows[known]]
+    nonempty = lengths > 0
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+    out[nonempty] = np.add.reduceat(vals, starts, axis=0)
+    return out
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,38 @@ class SharedLookup:
             r = r[r >= 0]
             raw = np.asarray(head.weights[r].sum(axis=0, dtype=np.float32), dtype=np.float32)
             out.append((raw, hashes[:n]))
+        return out
+
+    def raw_scores_many(
+        self, groups: Sequence[tuple[list[int], list[int]]], prepared: Sequence[Prepared | None]
+    ) -> list[tuple[F32, npt.NDArray[np.intp]]]:
+        """Batch version, per head: the weight sums [posts, classes] and how many features
+        each post selected -- the same sums ``LinearHead.raw_scores_many`` makes. A post
+        that could not be prepared (None) has no lexicon cues."""
+        lexicon = self.lexicon
+        cues = [
+            cue_hashes(p, lexicon) if lexicon is not None and p is not None else []
+            for p in prepared
+        ]
+        parts = [(w, c, q) for (w, c), q in zip(groups, cues, strict=True)]
+        # Per post: the lengths of its words, 3-grams and cues, in the order they are laid out.
+        seg = np.array([[len(w), len(c), len(q)] for w, c, q in parts], dtype=np.intp)
+        seg = seg.reshape(len(parts), 3)
+        flat = [h for post in parts for part in post for h in part]
+        pos = find_rows(self.keys, as_hashes(flat), self._missing)
+        out: list[tuple[F32, npt.NDArray[np.intp]]] = []
+        for head, row_map, own in zip(self.heads, self.row_maps, self._own, strict=True):
+            if own:
+                selected = [
+                    head.select(w, c, p) for (w, c), p in zip(groups, prepared, strict=True)
+                ]
+                n_sel = np.array([len(x) for x in selected], dtype=np.intp)
+                out.append((head.raw_scores_many(selected), n_sel))
+                continue
+            take = np.array([True, head.uses_chars, head.lexicon is not None])
+            mask = np.repeat(np.tile(take, len(parts)), seg.ravel())
+            lengths = seg[:, take].sum(axis=1)
+            out.append((sum_segments(head.weights, row_map[pos[mask]], lengths), lengths))
         return out
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from caredesk.triage.adjustment import Adjustment
 from caredesk.triage.heads import (
@@ -168,8 +169,10 @@ class Triager:
                 log.exception("triage failed to prepare a post")
                 prepared.append(None)
                 groups.append(([], []))
+        heads = (self.sentiment, self.kind, self.intent)
+        raws = self.lookup.raw_scores_many(groups, prepared)
         per_head = [
-            self._batch_probs(h, groups, prepared) for h in (self.sentiment, self.kind, self.intent)
+            self._batch_probs(h, raw, groups, prepared) for h, raw in zip(heads, raws, strict=True)
         ]
         out: list[TriageResult] = []
         for i, p in enumerate(prepared):
@@ -187,9 +190,12 @@ class Triager:
     @staticmethod
     def _batch_probs(
         sh: ScoredHead,
+        raw: tuple[F32, npt.NDArray[np.intp]],
         groups: list[tuple[list[int], list[int]]],
         prepared: Sequence[Prepared | None],
     ) -> F32:
+        """A head's probabilities for a batch from its weight sums; a head with a workspace
+        correction is scored post by post (its delta has its own keys)."""
         if sh.delta is not None:
             return (
                 np.stack(
@@ -198,10 +204,9 @@ class Triager:
                 if groups
                 else np.zeros((0, len(sh.head.classes)), np.float32)
             )
-        selected = [sh.head.select(w, c, p) for (w, c), p in zip(groups, prepared, strict=True)]
-        raw = sh.head.raw_scores_many(selected)
-        norm = np.sqrt(np.maximum(1, [len(s) for s in selected])).astype(np.float32)
-        return softmax(raw / norm[:, None] + sh.head.bias)
+        sums, n_selected = raw
+        norm = np.sqrt(np.maximum(1, n_selected)).astype(np.float32)
+        return softmax(sums / norm[:, None] + sh.head.bias)
 
     # ------------------------------------------------------------------ decisions
 
