@@ -180,9 +180,9 @@ def _pct(sorted_ms: list[float], q: float) -> float:
 
 
 def reference_loop_s() -> float:
-    """CPU seconds for a fixed pure-Python loop (10 million additions), best of three: the
-    speed of this machine's core, so posts/s from different machines can be compared
-    (posts/s x reference_loop_s is roughly machine-independent)."""
+    """CPU seconds for a fixed pure-Python loop (10 million additions), best of three: a
+    rough guide to the speed of this machine's core when comparing posts/s across machines
+    (triage is partly numpy, so the two do not scale exactly together)."""
     best = float("inf")
     for _ in range(3):
         c0 = time.process_time()
@@ -315,7 +315,7 @@ def main() -> int:
     )
     print(
         f"this core: a 10M-addition Python loop takes {speed['reference_loop_s']} CPU-s "
-        "(compare machines by posts/s x this)"
+        "(a rough guide to this core's speed)"
     )
     print(
         f"model load {mem['load_s']} s, process RSS {mem['rss_mb']} MB "
