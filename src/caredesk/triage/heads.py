@@ -67,15 +67,29 @@ class LinearHead:
         """Weight sum of the known features, before scaling and bias."""
         if not hashes:
             return np.zeros(len(self.classes), dtype=np.float32)
-        r = self.rows(as_hashes(hashes))
-        r = r[r >= 0]
-        return np.asarray(self.weights[r].sum(axis=0, dtype=np.float32), dtype=np.float32)
+        return sum_rows(self.weights, self.rows(as_hashes(hashes)))
 
     def raw_scores_many(self, batch: Sequence[Sequence[int]]) -> F32:
         """Batch version: one searchsorted and one reduceat for all posts."""
         lengths = np.fromiter((len(b) for b in batch), dtype=np.intp, count=len(batch))
         flat = np.fromiter((h for b in batch for h in b), dtype=np.uint32, count=int(lengths.sum()))
         return sum_segments(self.weights, self.rows(flat), lengths)
+
+
+_FIRST = np.zeros(1, dtype=np.intp)
+
+
+def sum_rows(weights: npt.NDArray[np.floating[Any]], rows: npt.NDArray[np.intp]) -> F32:
+    """One post's weight sum (-1 rows add nothing), computed exactly as ``sum_segments``
+    computes it within a batch -- same values, same order, same reduction -- so a post gets
+    the very same scores alone (API) and in a batch (CLI, import). A plain ``sum`` differs
+    from ``reduceat`` in the last bit for most posts."""
+    if not len(rows):
+        return np.zeros(weights.shape[1], dtype=np.float32)
+    known = rows >= 0
+    vals = np.zeros((len(rows), weights.shape[1]), dtype=np.float32)
+    vals[known] = weights[rows[known]]
+    return np.asarray(np.add.reduceat(vals, _FIRST, axis=0)[0], dtype=np.float32)
 
 
 def sum_segments(
@@ -181,10 +195,7 @@ class SharedLookup:
                 out.append((head.raw_scores(selected), selected))
                 continue
             n = len(hashes) if head.lexicon is not None else n_chars if head.uses_chars else n_words
-            r = row_map[pos[:n]]
-            r = r[r >= 0]
-            raw = np.asarray(head.weights[r].sum(axis=0, dtype=np.float32), dtype=np.float32)
-            out.append((raw, hashes[:n]))
+            out.append((sum_rows(head.weights, row_map[pos[:n]]), hashes[:n]))
         return out
 
     def raw_scores_many(
