@@ -79,7 +79,7 @@ class LinearHead:
 _FIRST = np.zeros(1, dtype=np.intp)
 
 
-def sum_rows(weights: npt.NDArray[np.floating[Any]], rows: npt.NDArray[np.intp]) -> F32:
+def sum_rows(weights: npt.NDArray[np.floating[Any]], rows: npt.NDArray[np.integer[Any]]) -> F32:
     """One post's weight sum (-1 rows add nothing), computed exactly as ``sum_segments``
     computes it within a batch -- same values, same order, same reduction -- so a post gets
     the very same scores alone (API) and in a batch (CLI, import). A plain ``sum`` differs
@@ -94,7 +94,7 @@ def sum_rows(weights: npt.NDArray[np.floating[Any]], rows: npt.NDArray[np.intp])
 
 def sum_segments(
     weights: npt.NDArray[np.floating[Any]],
-    rows: npt.NDArray[np.intp],
+    rows: npt.NDArray[np.integer[Any]],
     lengths: npt.NDArray[np.intp],
 ) -> F32:
     """Per post, the sum of its weight rows: ``rows`` holds the posts' rows one after the
