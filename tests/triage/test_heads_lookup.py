@@ -213,3 +213,20 @@ def test_single_and_batch_weight_sums_are_bit_identical(triager: Triager) -> Non
         single = triager.lookup.raw_scores(w, c, p)
         for (raw, _), (sums, _) in zip(single, batch, strict=True):
             assert np.array_equal(raw, sums[i]), _texts()[i]
+
+
+def test_a_workspace_with_corrections_scores_the_same_alone_and_in_a_batch(
+    triager: Triager,
+) -> None:
+    from caredesk.triage.adjustment import Adjustment
+
+    heads = {"sentiment": triager.sentiment.head, "kind": triager.kind.head}
+    adjusted = triager.with_adjustment(
+        Adjustment(
+            base_model=triager.model_id,
+            deltas={n: _delta_for(h, i) for i, (n, h) in enumerate(heads.items())},
+            classes={n: h.classes for n, h in heads.items()},
+        )
+    )
+    texts = _texts()
+    assert adjusted.triage_many(texts) == [adjusted.triage(t) for t in texts]

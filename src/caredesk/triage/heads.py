@@ -86,9 +86,7 @@ def sum_rows(weights: npt.NDArray[np.floating[Any]], rows: npt.NDArray[np.intege
     from ``reduceat`` in the last bit for most posts."""
     if not len(rows):
         return np.zeros(weights.shape[1], dtype=np.float32)
-    known = rows >= 0
-    vals = np.zeros((len(rows), weights.shape[1]), dtype=np.float32)
-    vals[known] = weights[rows[known]]
+    vals = _row_values(weights, rows)
     return np.asarray(np.add.reduceat(vals, _FIRST, axis=0)[0], dtype=np.float32)
 
 
@@ -102,13 +100,18 @@ def sum_segments(
     out = np.zeros((len(lengths), weights.shape[1]), dtype=np.float32)
     if not len(rows):
         return out
+    nonempty = lengths > 0
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+    out[nonempty] = np.add.reduceat(_row_values(weights, rows), starts, axis=0)
+    return out
+
+
+def _row_values(weights: npt.NDArray[np.floating[Any]], rows: npt.NDArray[np.integer[Any]]) -> F32:
+    """The weight row of each feature as float32, zeros for an unknown one (-1)."""
     known = rows >= 0
     vals = np.zeros((len(rows), weights.shape[1]), dtype=np.float32)
     vals[known] = weights[rows[known]]
-    nonempty = lengths > 0
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
-    out[nonempty] = np.add.reduceat(vals, starts, axis=0)
-    return out
+    return vals
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,8 @@ class SharedLookup:
             h.lexicon is not None and h.lexicon is not self.lexicon for h in self.heads
         )
         shared = [h.keys for h, own in zip(self.heads, self._own, strict=True) if not own]
-        self.keys = np.unique(np.concatenate(shared)) if shared else np.zeros(0, np.uint32)
-        self.keys = self.keys.astype(np.uint32)
+        merged = np.unique(np.concatenate(shared)) if shared else np.zeros(0, np.uint32)
+        self.keys = merged.astype(np.uint32)
         self._missing = len(self.keys)
         self.row_maps: list[npt.NDArray[np.int32]] = []
         for h, own in zip(self.heads, self._own, strict=True):

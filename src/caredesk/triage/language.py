@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from caredesk.triage.keys import as_hashes, check_sorted_unique, find_rows
-from caredesk.triage.text import MEMO_MAX_LEN, Prepared
+from caredesk.triage.text import Prepared, remember
 
 UNDETERMINED = "und"
 
@@ -165,11 +165,7 @@ def _word_hashes(w: str) -> tuple[int, ...]:
                 gram = padded[i : i + n]
                 if gram != " ":
                     out.append(zlib.crc32(("C" + gram).encode("utf-8")))
-        got = tuple(out)
-        if len(w) <= MEMO_MAX_LEN:
-            if len(_word_cache) >= _WORD_CACHE_MAX:
-                _word_cache.clear()
-            _word_cache[w] = got
+        got = remember(_word_cache, w, tuple(out), _WORD_CACHE_MAX)
     return got
 
 
@@ -208,11 +204,9 @@ class LanguageGroupModel:
         for w in words[:_MAX_WORDS]:
             got = self._word_costs.get(w)
             if got is None:
-                got = self._cost(list(_word_hashes(w)))
-                if len(w) <= MEMO_MAX_LEN:
-                    if len(self._word_costs) >= _WORD_COSTS_MAX:
-                        self._word_costs.clear()
-                    self._word_costs[w] = got
+                got = remember(
+                    self._word_costs, w, self._cost(list(_word_hashes(w))), _WORD_COSTS_MAX
+                )
             if got[1]:
                 costs.append(got[0])
                 hits += got[1]

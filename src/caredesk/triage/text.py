@@ -12,6 +12,7 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # Posts longer than this are cut before any work: a 100 kB paste must not cost more than
 # a long tweet, and the start of a post carries its meaning.
@@ -119,6 +120,19 @@ _X_URL, _X_MENTIONS, _X_NOWORDS = _h("x:url"), _h("x:mentions"), _h("x:nowords")
 # one huge "word" must not grow the memos by kilobytes per entry.
 MEMO_MAX_LEN = 40
 
+_T = TypeVar("_T")
+
+
+def remember(memo: dict[str, _T], key: str, value: _T, limit: int) -> _T:
+    """Keep ``value`` in a per-process memo unless ``key`` is too long to be worth it. A full
+    memo is emptied rather than trimmed: bounded memory without eviction bookkeeping."""
+    if len(key) <= MEMO_MAX_LEN:
+        if len(memo) >= limit:
+            memo.clear()
+        memo[key] = value
+    return value
+
+
 # Hashes of one token's word-level features ("w:", "n:" and "p:"), memoised like the
 # letter 3-grams below: words repeat across posts, and hashing was most of feature time.
 # At the limit the memo holds about 18 MB.
@@ -130,10 +144,7 @@ def _token_hashes(t: str) -> tuple[int, int, int]:
     got = _token_cache.get(t)
     if got is None:
         got = (_h("w:" + t), _h("n:" + t), _h("p:" + t[:5]) if len(t) > 5 else -1)
-        if len(t) <= MEMO_MAX_LEN:
-            if len(_token_cache) >= _TOKEN_CACHE_MAX:
-                _token_cache.clear()
-            _token_cache[t] = got
+        remember(_token_cache, t, got, _TOKEN_CACHE_MAX)
     return got
 
 
@@ -148,10 +159,7 @@ def _char_hashes(t: str) -> tuple[int, ...]:
     if got is None:
         padded = " " + t + " "
         got = tuple(_h("c:" + padded[i : i + 3]) for i in range(len(padded) - 2))
-        if len(t) <= MEMO_MAX_LEN:
-            if len(_char_cache) >= _CHAR_CACHE_MAX:
-                _char_cache.clear()
-            _char_cache[t] = got
+        remember(_char_cache, t, got, _CHAR_CACHE_MAX)
     return got
 
 

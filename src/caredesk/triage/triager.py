@@ -194,17 +194,20 @@ class Triager:
         groups: list[tuple[list[int], list[int]]],
         prepared: Sequence[Prepared | None],
     ) -> F32:
-        """A head's probabilities for a batch from its weight sums; a head with a workspace
-        correction is scored post by post (its delta has its own keys)."""
+        """A head's probabilities for a batch from its weight sums; a workspace correction
+        is added post by post (its delta has its own keys)."""
+        sums, n_selected = raw
         if sh.delta is not None:
             return (
                 np.stack(
-                    [sh.probabilities(w, c, p) for (w, c), p in zip(groups, prepared, strict=True)]
+                    [
+                        sh.finish(sums[i], sh.head.select(w, c, p))
+                        for i, ((w, c), p) in enumerate(zip(groups, prepared, strict=True))
+                    ]
                 )
                 if groups
                 else np.zeros((0, len(sh.head.classes)), np.float32)
             )
-        sums, n_selected = raw
         norm = np.sqrt(np.maximum(1, n_selected)).astype(np.float32)
         return softmax(sums / norm[:, None] + sh.head.bias)
 
