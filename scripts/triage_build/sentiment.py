@@ -31,6 +31,12 @@ from triage_build.teacher import LABELS_PATH, teacher_rows
 VAL_FRACTION = 0.15  # of the airline training rows: the ablation's validation split
 SENT_FOLDS = 3  # folds over the airline training rows for offsets and temperature
 ENSEMBLE = ("lr", "svm", "nb")
+# Share of airline tweets the sentiment refiner (the int8 transformer) is asked about: those
+# the linear head is least sure of. On the validation split, with a teacher fitted without
+# it, 15 % gives macro-F1 0.7873 -> 0.7917 (30 %: 0.8005); each refined post costs ~1.5 ms
+# against the linear triage's ~0.2 ms, and 15 % is the most that keeps 2,000 posts/s on one
+# core (docs/triage.md, sentiment round 5).
+REFINE_SHARE = 0.15
 # Weight of each source relative to the airline tweets (times the row's own weight).
 # Generic SemEval tweets and noisy Hinglish tweets at full weight pulled the customer-care
 # boundary towards their own domains; chosen by 3-fold CV over the airline training rows
@@ -171,11 +177,12 @@ def train_sentiment(
     gold = np.array([classes.index(examples[i].label) for i in airline])
     offsets = tune_offsets(scores, gold)
     temp = tune_temperature(scores + offsets, gold)
+    margin = refine_margin(scores, offsets, temp)
     print(
         f"  sentiment: out-of-fold ({SENT_FOLDS} folds, {len(airline)} airline rows) macro-F1 "
         f"{macro_f1_idx(gold, scores.argmax(1), len(classes)):.4f} -> "
         f"{macro_f1_idx(gold, (scores + offsets).argmax(1), len(classes)):.4f} with offsets "
-        f"{offsets.round(2).tolist()}, temperature {temp}"
+        f"{offsets.round(2).tolist()}, temperature {temp}; refiner below margin {margin:.3f}"
     )
     # Final fit on every training row, with the offsets and temperature found above.
     vocab, w, b = fit_scaled(feats, labels, weights, chars)
@@ -193,8 +200,19 @@ def train_sentiment(
         "bias": bias,
         "classes": np.array(classes),
         "uses_chars": np.array(True),
+        "refine_margin": np.array(margin, dtype=np.float32),
         **lex_arrays,
     }
+
+
+def refine_margin(scores: np.ndarray, offsets: np.ndarray, temp: float) -> float:
+    """The margin (top minus runner-up probability, as the run-time head computes it)
+    below which a post goes to the refiner: REFINE_SHARE of the out-of-fold airline rows."""
+    z = (scores + offsets) / temp
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    top2 = np.sort(p, axis=1)[:, -2:]
+    return float(np.quantile(top2[:, 1] - top2[:, 0], REFINE_SHARE))
 
 
 def sentiment_ablation(splits: Splits, clusters: dict[str, int]) -> None:

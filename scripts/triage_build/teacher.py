@@ -8,10 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
+from caredesk.triage.refiner import RefinerSpec
 from triage_build.augment import Variant, airline_variants, texts_digest
 from triage_build.data import Example
 
 LABELS_PATH = Path(__file__).resolve().parent / "teacher" / "sentiment_labels.npz"
+# The teacher ships as the sentiment refiner (int8 ONNX); all-MiniLM-L6-v2 reads English.
+REFINER_SPEC = RefinerSpec(
+    model="sentiment_refiner.onnx",
+    tokenizer="sentiment_refiner_tokenizer.json",
+    classes=("negative", "neutral", "positive"),
+    languages=frozenset({"en"}),
+    max_tokens=64,
+)
 WEIGHT = 1.0  # of a variant, against an airline tweet's 1.0; chosen on the validation split
 MIN_PROB = 0.05  # classes below this are left out: they add rows, not signal
 

@@ -83,10 +83,11 @@ def test_lexicon_and_emoji_words_steer_sentiment(
 
 
 @pytest.mark.parametrize("text", ["landed on time", "new seats on the plane"])
-def test_an_emoji_moves_the_score_its_way(triager: Triager, text: str) -> None:
-    plain = triager.triage(text).sentiment_score
-    assert triager.triage(text + " 😍").sentiment_score > plain
-    assert triager.triage(text + " 😡").sentiment_score < plain
+def test_an_emoji_moves_the_score_its_way(linear_triager: Triager, text: str) -> None:
+    # The head's emoji cues; the refiner, asked about unsure posts, reads the whole post.
+    plain = linear_triager.triage(text).sentiment_score
+    assert linear_triager.triage(text + " 😍").sentiment_score > plain
+    assert linear_triager.triage(text + " 😡").sentiment_score < plain
 
 
 def test_batch_and_single_agree_with_cue_features(triager: Triager) -> None:

@@ -1,6 +1,8 @@
 """Triage: language, sentiment, kind, intent, needs-reply and priority for every post.
 
-Pure functions over small model files shipped in ``model_files/`` (numpy only, offline).
+Linear heads over small numpy model files shipped in ``model_files/``, plus an int8
+transformer (ONNX Runtime) that double-checks the sentiment of the English posts the linear
+head is unsure of; everything loads offline.
 See docs/triage.md for the output fields, the intent set, training and measured quality.
 
     >>> from caredesk.triage import get_triager, AuthorInfo

@@ -152,6 +152,19 @@ class ScoredHead:
             bias = bias + self.delta.bias
         return softmax(raw / np.float32(max(1.0, len(hashes)) ** 0.5) + bias)
 
+    def base_top(self, raw: F32, hashes: Sequence[int]) -> int | None:
+        """The top class without this workspace's correction; None when there is none."""
+        if self.delta is None:
+            return None
+        return int(np.argmax(raw / np.float32(max(1.0, len(hashes)) ** 0.5) + self.head.bias))
+
+    def base_tops(self, sums: F32, n_selected: npt.NDArray[np.intp]) -> list[int] | None:
+        """``base_top`` for a batch, from its weight sums and feature counts."""
+        if self.delta is None:
+            return None
+        norm = np.sqrt(np.maximum(1, n_selected)).astype(np.float32)
+        return [int(i) for i in np.argmax(sums / norm[:, None] + self.head.bias, axis=1)]
+
 
 class SharedLookup:
     """The heads' key tables merged into one sorted key list, so a post's features are

@@ -80,6 +80,9 @@ class Prepared:
     words: tuple[str, ...]  # tokens that contain a letter
     n_urls: int
     n_mentions: int
+    # NFC, cut to MAX_CHARS, links and mentions kept: the sentiment refiner was fine-tuned
+    # on whole tweets ("@united thanks for nothing") and reads them better that way.
+    original: str = ""
 
 
 def prepare(text: str | bytes | None) -> Prepared:
@@ -89,6 +92,7 @@ def prepare(text: str | bytes | None) -> Prepared:
     if truncated:
         s = s[:MAX_CHARS]
     s = unicodedata.normalize("NFC", s)
+    original = s
     s, n_urls = _URL.subn(" ", s)
     s = _EMAIL.sub(" ", s)
     s, n_mentions = _MENTION.subn(" ", s)
@@ -100,7 +104,9 @@ def prepare(text: str | bytes | None) -> Prepared:
     if _REPEAT.search(" ".join(tokens)):
         tokens = tuple(_REPEAT.sub(r"\1\1", t) for t in tokens)
     words = tuple(t for t in tokens if any(c.isalpha() for c in t))
-    return Prepared(raw_len, truncated, invalid, s, lower, tokens, words, n_urls, n_mentions)
+    return Prepared(
+        raw_len, truncated, invalid, s, lower, tokens, words, n_urls, n_mentions, original
+    )
 
 
 def has_digits(p: Prepared) -> bool:

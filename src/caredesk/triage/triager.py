@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from caredesk.config import get_settings
 from caredesk.triage.adjustment import Adjustment
 from caredesk.triage.heads import (
     F32,
@@ -26,6 +27,7 @@ from caredesk.triage.heads import (
 from caredesk.triage.intents import INTENT_KINDS
 from caredesk.triage.language import LanguageGuess, LanguageIdentifier
 from caredesk.triage.priority import PriorityRules, decide_priority, find_urgent_terms
+from caredesk.triage.refiner import REFINED_REASON, RefinerSpec, SentimentRefiner
 from caredesk.triage.result import AuthorInfo, TriageResult, fallback_result
 from caredesk.triage.result import needs_reply as decide_needs_reply
 from caredesk.triage.text import Prepared, has_emoticon, prepare, word_groups
@@ -42,8 +44,9 @@ def _files_dir() -> Any:
 
 
 class Triager:
-    """Holds the loaded models; safe to share between threads (the models are read-only;
-    the per-process memos behind them are bounded dicts whose races cost only a recompute)."""
+    """Holds the loaded models; safe to share between threads (the models are read-only, an
+    ONNX Runtime session may be run from several threads, and the per-process memos behind
+    the heads are bounded dicts whose races cost only a recompute)."""
 
     def __init__(
         self,
@@ -56,6 +59,8 @@ class Triager:
         adjustment: Adjustment | None = None,
         care_intent_min: float | None = None,
         lookup: SharedLookup | None = None,
+        refiner: SentimentRefiner | None = None,
+        refine_margin: float = 0.0,
     ) -> None:
         self.language = language
         self.sentiment = sentiment
@@ -69,10 +74,17 @@ class Triager:
         self.adjustment = adjustment
         # Tuned by the build and stored in kind.npz; None (older model files) = no override.
         self.care_intent_min = care_intent_min
+        if refiner is not None and refiner.classes != sentiment.head.classes:
+            raise ValueError("the sentiment refiner's classes differ from the sentiment head's")
+        self.refiner = refiner
+        # Posts whose linear sentiment margin (top minus runner-up probability) is below
+        # this are checked by the refiner; set by the build, stored in sentiment.npz.
+        self.refine_margin = refine_margin
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> Triager:
-        """Load the model files (the packaged ones unless a directory is given); offline."""
+    def load(cls, directory: Path | None = None, *, refine: bool = True) -> Triager:
+        """Load the model files (the packaged ones unless a directory is given); offline.
+        ``refine=False`` leaves out the sentiment refiner (the linear heads alone)."""
         base: Any = directory if directory is not None else _files_dir()
 
         def read(name: str) -> bytes:
@@ -83,6 +95,13 @@ class Triager:
         data = {n: load_npz(read(f"{n}.npz")) for n in ("sentiment", "kind", "intent")}
         heads = {n: LinearHead.from_npz(n, d) for n, d in data.items()}
         care_min = data["kind"].get("care_intent_min")
+        spec = RefinerSpec.from_manifest(manifest)
+        refiner = (
+            SentimentRefiner.from_bytes(read(spec.model), read(spec.tokenizer), spec)
+            if spec is not None and refine
+            else None
+        )
+        margin = data["sentiment"].get("refine_margin")
         return cls(
             LanguageIdentifier.from_npz(load_npz(read("language.npz"))),
             ScoredHead(heads["sentiment"]),
@@ -90,6 +109,8 @@ class Triager:
             ScoredHead(heads["intent"]),
             model_id=str(manifest.get("model_id") or manifest.get("built_at", "")),
             care_intent_min=float(np.asarray(care_min).item()) if care_min is not None else None,
+            refiner=refiner,
+            refine_margin=float(np.asarray(margin).item()) if margin is not None else 0.0,
         )
 
     def with_adjustment(self, blob: bytes | Adjustment | None) -> Triager:
@@ -117,6 +138,8 @@ class Triager:
             adjustment=adj,
             care_intent_min=self.care_intent_min,
             lookup=self.lookup,  # same base heads: a workspace shares the merged key table
+            refiner=self.refiner,
+            refine_margin=self.refine_margin,
         )
 
     # ------------------------------------------------------------------ single post
@@ -139,7 +162,8 @@ class Triager:
                 self.kind.finish(k_raw, k_h),
                 self.intent.finish(i_raw, i_h),
             )
-            return self._decide(p, probs, author, waiting_minutes, rules)
+            s_base = self.sentiment.base_top(s_raw, s_h)
+            return self._decide(p, probs, author, waiting_minutes, rules, s_base)
         except Exception:  # pragma: no cover - last line of defence for untrusted input
             log.exception("triage failed; returning a safe default")
             return fallback_result("triage could not read this post; check it by hand")
@@ -174,6 +198,7 @@ class Triager:
         per_head = [
             self._batch_probs(h, raw, groups, prepared) for h, raw in zip(heads, raws, strict=True)
         ]
+        s_base = self.sentiment.base_tops(*raws[0])
         out: list[TriageResult] = []
         for i, p in enumerate(prepared):
             if p is None:
@@ -181,7 +206,8 @@ class Triager:
                 continue
             try:
                 probs = (per_head[0][i], per_head[1][i], per_head[2][i])
-                out.append(self._decide(p, probs, authors[i], float(waits[i]), rules))
+                base = None if s_base is None else s_base[i]
+                out.append(self._decide(p, probs, authors[i], float(waits[i]), rules, base))
             except Exception:  # pragma: no cover
                 log.exception("triage failed; returning a safe default")
                 out.append(fallback_result("triage could not read this post; check it by hand"))
@@ -220,7 +246,10 @@ class Triager:
         author: AuthorInfo | None,
         waiting_minutes: float,
         rules: PriorityRules | None,
+        s_base: int | None = None,
     ) -> TriageResult:
+        """``s_base``: the sentiment head's top class without the workspace's correction
+        (None without one)."""
         rules = rules or _DEFAULT_RULES
         reasons: list[str] = []
         if p.invalid_bytes:
@@ -232,6 +261,9 @@ class Triager:
 
         s_classes = self.sentiment.head.classes
         s_p, k_p, i_p = probs
+        s_p, refined = self._refine(p, lang, s_p, s_base)
+        if refined:
+            reasons.append(refined)
         pos = float(s_p[s_classes.index("positive")]) if "positive" in s_classes else 0.0
         neg = float(s_p[s_classes.index("negative")]) if "negative" in s_classes else 0.0
         sentiment = s_classes[int(np.argmax(s_p))]
@@ -311,6 +343,31 @@ class Triager:
             reasons=tuple(reasons),
             script=lang.script,
         )
+
+    def _refine(
+        self, p: Prepared, lang: LanguageGuess, s_p: F32, s_base: int | None
+    ) -> tuple[F32, str]:
+        """Sentiment probabilities after the refiner, when the linear head is unsure of a
+        post in a language the refiner reads, with the reason; else unchanged and "".
+        A post whose sentiment the workspace's corrections changed is not refined: agents
+        taught the workspace that, and the refiner knows only the base data."""
+        refiner = self.refiner
+        if refiner is None or not p.words or lang.language not in refiner.languages:
+            return s_p, ""
+        if s_base is not None and s_base != int(np.argmax(s_p)):
+            return s_p, ""
+        runner_up, top = np.partition(s_p, -2)[-2:]
+        margin = float(top - runner_up)
+        if margin >= self.refine_margin:
+            return s_p, ""
+        try:
+            second = refiner.log_probs(p.original)
+        except Exception:  # the word model's answer stands; the post is not lost
+            log.exception("sentiment refiner failed; keeping the word model's sentiment")
+            return s_p, ""
+        # A product of the two models: the word model's view still counts.
+        logits = np.log(np.maximum(s_p, 1e-9)).astype(np.float32) + second
+        return softmax(logits), f"{REFINED_REASON}: the word model was unsure (margin {margin:.2f})"
 
     def _intent(self, kind: str, i_p: F32) -> tuple[str, float]:
         classes = self.intent.head.classes
@@ -401,10 +458,11 @@ _cache_lock = threading.Lock()
 
 
 def get_triager() -> Triager:
-    """The shared Triager with the packaged model files, loaded once per process."""
+    """The shared Triager with the packaged model files, loaded once per process; with the
+    sentiment refiner unless ``CAREDESK_TRIAGE_REFINER=false``."""
     global _cached
     if _cached is None:
         with _cache_lock:
             if _cached is None:
-                _cached = Triager.load()
+                _cached = Triager.load(refine=get_settings().triage_refiner)
     return _cached
