@@ -47,6 +47,12 @@ def load_handwritten() -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+def evaluate_sentiment(triager: Any, splits: Any) -> float:
+    """Airline held-out sentiment macro-F1 alone (for the baseline without the refiner)."""
+    results = triager.triage_many([e.text for e in splits.airline_test])
+    return macro_f1([e.label for e in splits.airline_test], [r.sentiment for r in results])
+
+
 def evaluate_quality(triager: Any, splits: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
@@ -238,6 +244,7 @@ def main() -> int:
     import train_triage
 
     from caredesk.triage import get_triager
+    from caredesk.triage.refiner import REFINED_REASON
 
     splits = train_triage.load_splits(args.data)
     mem = load_and_memory()
@@ -250,7 +257,17 @@ def main() -> int:
     texts = (texts * (1 + n // len(texts)))[:n]
     base = baselines(triager, splits)
     speed = throughput(triager, texts)
-    kinds = Counter(r.kind for r in triager.triage_many(texts[:2000]))
+    sample = triager.triage_many(texts[:2000])
+    kinds = Counter(r.kind for r in sample)
+    refined = sum(any(x.startswith(REFINED_REASON) for x in r.reasons) for r in sample) / len(
+        sample
+    )
+    # The same run without the sentiment refiner: the linear heads alone, as a baseline.
+    from caredesk.triage import Triager
+
+    linear = Triager.load(refine=False)
+    linear_f1 = evaluate_sentiment(linear, splits)
+    linear_speed = throughput(linear, texts)
 
     print("== triage benchmark (held-out data; never trained on) ==")
     print(
@@ -322,8 +339,24 @@ def main() -> int:
         f"(models and code {mem['models_rss_mb']} MB)"
     )
     print(f"kinds in the speed sample: {dict(kinds)}")
+    print(
+        f"sentiment refiner: asked about {refined:.1%} of the speed sample; without it "
+        f"(linear heads alone, same run) airline macro-F1 {linear_f1} and "
+        f"{linear_speed['posts_per_s']} posts/s one by one "
+        f"({linear_speed['posts_per_s_cpu']} per CPU-second), "
+        f"{linear_speed['posts_per_s_batch']} in batches"
+    )
     summary = {k: v for k, v in quality.items() if not isinstance(v, dict | list)}
     summary.update({"vader_macro_f1": vader, **base, **speed, **mem, "speed_posts": len(texts)})
+    summary.update(
+        {
+            "refined_share": round(refined, 4),
+            "sentiment_macro_f1_linear_only": linear_f1,
+            "posts_per_s_linear_only": linear_speed["posts_per_s"],
+            "posts_per_s_cpu_linear_only": linear_speed["posts_per_s_cpu"],
+            "posts_per_s_batch_linear_only": linear_speed["posts_per_s_batch"],
+        }
+    )
     # The machine is shared: the load during the run says how far wall-clock figures can be
     # trusted; the per-CPU-second figure is much less affected.
     summary["load_avg_1m"] = round(os.getloadavg()[0], 2)
