@@ -3,6 +3,9 @@ log-probabilities multiplied into the head's, with a reason the agent can read."
 
 from __future__ import annotations
 
+import shutil
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +15,7 @@ from caredesk.triage import Triager
 from caredesk.triage.adjustment import Adjustment
 from caredesk.triage.heads import HeadDelta, LinearHead, ScoredHead, softmax
 from caredesk.triage.refiner import REFINED_REASON, RefinerSpec, SentimentRefiner
+from caredesk.triage.text import prepare, word_groups
 
 SENTIMENTS = ("negative", "neutral", "positive")
 SPEC = RefinerSpec(
@@ -21,10 +25,6 @@ SPEC = RefinerSpec(
     languages=frozenset({"en"}),
     max_tokens=64,
 )
-
-
-class _Output:
-    shape = ("b", 3)
 
 
 class _Session:
@@ -141,7 +141,7 @@ def test_posts_in_languages_the_refiner_cannot_read_are_left_to_the_head(
     triager: Triager, text: str
 ) -> None:
     refiner, session, _ = _fake([0.90, 0.05, 0.05])
-    r = _with(triager, refiner, margin=1.01).triage(text)
+    r = _with(triager, refiner, margin=0.999).triage(text)
     assert r.language != "en"
     assert r.sentiment == "neutral"
     assert session.calls == []
@@ -150,7 +150,7 @@ def test_posts_in_languages_the_refiner_cannot_read_are_left_to_the_head(
 @pytest.mark.parametrize("text", ["", "😡😡😡", "https://example.com @united", "!!! ???"])
 def test_posts_without_words_are_not_refined(triager: Triager, text: str) -> None:
     refiner, session, _ = _fake([0.05, 0.05, 0.90])
-    _with(triager, refiner, margin=1.01).triage(text)
+    _with(triager, refiner, margin=0.999).triage(text)
     assert session.calls == []
 
 
@@ -170,7 +170,7 @@ def test_a_sentiment_the_workspace_corrections_changed_is_not_refined(
 ) -> None:
     refiner, session, _ = _fake([0.90, 0.05, 0.05])
     # Base head: neutral by 0.2 logits; the workspace's correction makes it positive by 0.1.
-    t = _with(triager, refiner, margin=1.01, delta_bias=[0.0, 0.0, 0.3])
+    t = _with(triager, refiner, margin=0.999, delta_bias=[0.0, 0.0, 0.3])
     texts = ["@united the flight was fine I guess", "@united seats were ok"]
     assert [r.sentiment for r in t.triage_many(texts)] == ["positive", "positive"]
     assert t.triage(texts[0]).sentiment == "positive"
@@ -181,7 +181,7 @@ def test_a_workspace_correction_that_keeps_the_sentiment_leaves_refining_on(
     triager: Triager,
 ) -> None:
     refiner, session, _ = _fake([0.90, 0.05, 0.05])
-    t = _with(triager, refiner, margin=1.01, delta_bias=[0.0, 0.1, 0.0])
+    t = _with(triager, refiner, margin=0.999, delta_bias=[0.0, 0.1, 0.0])
     texts = ["@united the flight was fine I guess", "@united seats were ok"]
     assert [r.sentiment for r in t.triage_many(texts)] == ["negative", "negative"]
     assert t.triage(texts[0]).sentiment == "negative"
@@ -195,7 +195,7 @@ def test_a_failing_refiner_leaves_the_word_models_sentiment(
         def run(self, _names: Any, feeds: dict[str, Any]) -> list[Any]:
             raise RuntimeError("onnxruntime: bad input")
 
-    t = _with(triager, SentimentRefiner(Broken([1, 1, 1]), _Tokenizer(), SPEC), margin=1.01)
+    t = _with(triager, SentimentRefiner(Broken([1, 1, 1]), _Tokenizer(), SPEC), margin=0.999)
     r = t.triage("@united thanks for nothing")
     assert (r.sentiment, r.kind) == (
         "neutral",
@@ -205,8 +205,69 @@ def test_a_failing_refiner_leaves_the_word_models_sentiment(
     assert "sentiment refiner failed" in caplog.text
 
 
+def test_a_correction_with_features_gives_the_same_answer_alone_and_in_a_batch(
+    triager: Triager,
+) -> None:
+    # A workspace that taught "crew" and "seat" to be positive, with the shipped head.
+    words, _ = word_groups(prepare("crew seat"))
+    keys = np.array(sorted(set(words)), dtype=np.uint32)
+    weights = np.zeros((len(keys), 3), dtype=np.float32)
+    weights[:, 2] = 4.0
+    delta = HeadDelta(keys=keys, weights=weights, bias=np.zeros(3, dtype=np.float32))
+    refiner, session, _ = _fake([0.90, 0.05, 0.05])
+    t = Triager(
+        triager.language,
+        ScoredHead(triager.sentiment.head, delta),
+        triager.kind,
+        triager.intent,
+        refiner=refiner,
+        refine_margin=0.99,
+    )
+    texts = [
+        "@united the crew was ok and my seat was fine",
+        "@united the crew and the seat",
+        "@united landed on time",
+        "@united where is my bag",
+    ]
+    batch = t.triage_many(texts)
+    calls_batch = len(session.calls)
+    assert batch == [t.triage(x) for x in texts]
+    assert len(session.calls) == 2 * calls_batch
+
+
+def test_an_agents_label_for_the_exact_text_is_not_refined(triager: Triager) -> None:
+    refiner, session, _ = _fake([0.90, 0.05, 0.05])
+    text = "@united the flight was fine I guess"
+    key = " ".join(prepare(text).tokens)
+    adj = Adjustment(base_model="x", overrides={key: {"sentiment": "positive"}})
+    t = _with(triager, refiner, margin=0.999).with_adjustment(adj)
+    r = t.triage(text)
+    assert r.sentiment == "positive"
+    assert session.calls == []
+    assert not any(x.startswith(REFINED_REASON) for x in r.reasons)
+    assert t.triage("@united another post, fine I guess").sentiment == "negative"
+
+
+@pytest.mark.parametrize("margin", [0.0, 1.0, -0.2, float("nan"), float("inf")])
+def test_a_refiner_needs_a_margin_between_zero_and_one(triager: Triager, margin: float) -> None:
+    refiner, _, _ = _fake([0.3, 0.3, 0.4])
+    with pytest.raises(ValueError, match="refine_margin"):
+        _with(triager, refiner, margin=margin)
+
+
+def test_a_damaged_refiner_file_stops_the_load(tmp_path: Path) -> None:
+    source = Path(resources.files("caredesk.triage") / "model_files")  # type: ignore[arg-type]
+    for f in source.iterdir():
+        shutil.copyfile(f, tmp_path / f.name)
+    model = tmp_path / "sentiment_refiner.onnx"
+    model.write_bytes(model.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match=r"sentiment_refiner\.onnx is .* restore"):
+        Triager.load(tmp_path)
+    assert Triager.load(tmp_path, refine=False).refiner is None
+
+
 def test_without_a_refiner_the_head_decides(triager: Triager) -> None:
-    r = _with(triager, None, margin=1.01).triage("@united thanks for nothing")
+    r = _with(triager, None, margin=0.999).triage("@united thanks for nothing")
     assert r.sentiment == "neutral"
     assert not any(x.startswith(REFINED_REASON) for x in r.reasons)
 
@@ -214,12 +275,12 @@ def test_without_a_refiner_the_head_decides(triager: Triager) -> None:
 def test_refiner_and_head_must_share_classes(triager: Triager) -> None:
     spec = RefinerSpec("m", "t", ("bad", "good", "meh"), frozenset({"en"}), 64)
     with pytest.raises(ValueError, match="classes"):
-        _with(triager, SentimentRefiner(_Session([0.3, 0.3, 0.4]), _Tokenizer(), spec), margin=1)
+        _with(triager, SentimentRefiner(_Session([0.3, 0.3, 0.4]), _Tokenizer(), spec), margin=0.5)
 
 
 def test_a_huge_post_reaches_the_tokenizer_cut(triager: Triager) -> None:
     refiner, _, tokenizer = _fake([0.90, 0.05, 0.05])
-    _with(triager, refiner, margin=1.01).triage(
+    _with(triager, refiner, margin=0.999).triage(
         "the service was terrible and nobody helped me. " * 2_000
     )
     assert len(tokenizer.texts) == 1 and len(tokenizer.texts[0]) <= 1_000
@@ -265,12 +326,26 @@ def test_the_shipped_refiner_reads_sarcasm_and_plain_posts(
 
 
 @pytest.mark.parametrize(
-    "raw", [b"\xff\xfe bad bytes \xc3", "\ud800 lone surrogate", "x" * 100_000, "🙂" * 500]
+    "raw",
+    [
+        b"\xff\xfe the flight was late \xc3",
+        "\ud800 the flight was late",
+        "the flight was late " * 6_000,
+        "🙂" * 500 + " the flight was late",
+        "\x00\u200b\ufeff the flight was late",
+    ],
 )
-def test_the_shipped_refiner_takes_any_text(triager: Triager, raw: str | bytes) -> None:
-    t = _with(triager, triager.refiner, margin=1.01)
-    r = t.triage(raw)
-    assert r.sentiment in SENTIMENTS
+def test_the_shipped_refiner_takes_any_text(
+    triager: Triager, raw: str | bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert triager.refiner is not None
+    logp = triager.refiner.log_probs(prepare(raw).original)
+    assert logp.shape == (3,) and np.isfinite(logp).all()
+    r = _with(triager, triager.refiner, margin=0.999).triage(raw)
+    assert r.language == "en"
+    assert any(x.startswith(REFINED_REASON) for x in r.reasons)
+    assert "check it by hand" not in " ".join(r.reasons)
+    assert "refiner failed" not in caplog.text
 
 
 def test_spec_from_manifest() -> None:

@@ -68,3 +68,26 @@ def test_the_committed_manifest_describes_the_refiner_the_build_writes(
     for name in (spec.model, spec.tokenizer):
         assert manifest["files"][name] == (output.DEFAULT_OUT / name).stat().st_size
     assert output.DEFAULT_OUT == ROOT / "src" / "caredesk" / "triage" / "model_files"
+
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "README.md").exists(),
+    reason=f"the public training data is not beside the repository ({SHARED_DATA})",
+)
+def test_the_shipped_models_refine_about_the_chosen_share_of_held_out_tweets(
+    sentiment: ModuleType,
+) -> None:
+    # End to end: the margin the build stored, read by the run-time heads, picks about
+    # REFINE_SHARE of airline tweets it never trained on (out-of-fold rows set the margin).
+    from caredesk.triage import get_triager
+    from caredesk.triage.refiner import REFINED_REASON
+
+    tweets = build_module("data").load_splits(SHARED_DATA).airline_test
+    results = get_triager().triage_many([e.text for e in tweets])
+    share = sum(any(r.startswith(REFINED_REASON) for r in x.reasons) for x in results) / len(
+        results
+    )
+    assert abs(share - sentiment.REFINE_SHARE) < 0.03

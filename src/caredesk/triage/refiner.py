@@ -5,7 +5,7 @@ The linear head reads a bag of words and cannot see sarcasm or mixed context ("t
 not even coming with a solution. Great service"); a transformer can, but costs some 1.5 ms
 a post on one core against the whole triage's 0.2 ms. So the triager asks it only for the
 English posts whose linear margin (top class minus runner-up) is below a threshold the build
-sets (about a fifth of airline tweets), and adds its log-probabilities to the head's
+sets (about 15 % of airline tweets), and adds its log-probabilities to the head's
 (a product of the two). The model is all-MiniLM-L6-v2 fine-tuned on the airline and SemEval
 training tweets, quantised to int8 and run by ONNX Runtime; scripts/train_sentiment_teacher.py
 rebuilds it. Posts are run one at a time: int8 activations are quantised per call, so a
@@ -14,14 +14,17 @@ padded batch would give a post slightly different scores than it gets alone.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-F32 = npt.NDArray[np.float32]
+from caredesk.triage.heads import F32, softmax
+
+log = logging.getLogger(__name__)
 
 # The start of the reason a refined post carries (the bench counts them).
 REFINED_REASON = "sentiment double-checked by the context model"
@@ -57,8 +60,10 @@ class RefinerSpec:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"manifest: bad sentiment_refiner entry ({exc})") from exc
-        if spec.max_tokens < 8 or not spec.classes or not spec.languages:
-            raise ValueError("manifest: sentiment_refiner needs classes, languages, max_tokens")
+        if not 8 <= spec.max_tokens <= 512 or not spec.classes or not spec.languages:
+            raise ValueError(
+                "manifest: sentiment_refiner needs classes, languages and max_tokens 8-512"
+            )
         return spec
 
 
@@ -91,7 +96,15 @@ class SentimentRefiner:
         out = session.get_outputs()
         if len(out) != 1 or out[0].shape[-1] != len(spec.classes):
             raise ValueError("sentiment refiner model does not match its classes")
-        return cls(session, tokenizer, spec)
+        inputs = {i.name: i.type for i in session.get_inputs()}
+        if inputs != {"ids": "tensor(int64)", "mask": "tensor(int64)"}:
+            raise ValueError(f"sentiment refiner model takes {inputs}, not int64 ids and mask")
+        refiner = cls(session, tokenizer, spec)
+        # One post now, so a model that cannot run fails at start-up, not on every post.
+        probe = refiner.log_probs("thanks, the flight was fine")
+        if probe.shape != (len(spec.classes),) or not np.isfinite(probe).all():
+            raise ValueError("sentiment refiner model gives no usable probabilities")
+        return refiner
 
     def log_probs(self, text: str) -> F32:
         """One post's log-probabilities, in ``classes`` order."""
@@ -103,3 +116,44 @@ class SentimentRefiner:
         if not texts:
             return np.zeros((0, len(self.classes)), np.float32)
         return np.stack([self.log_probs(t) for t in texts])
+
+
+def refine(
+    refiner: SentimentRefiner | None,
+    margin_below: float,
+    text: str,
+    language: str,
+    probs: F32,
+    corrected_top: int | None = None,
+) -> tuple[F32, str]:
+    """Sentiment probabilities after the refiner, with the reason, when the linear head's
+    margin (top minus runner-up) is below ``margin_below`` for a post in a language the
+    refiner reads; else ``probs`` unchanged and "". ``text`` is the post's
+    ``Prepared.original`` ("" when it has no words). ``corrected_top``: the top class
+    before the workspace's corrections (None without them); a post whose sentiment the
+    corrections changed is not refined -- agents taught the workspace that, and the refiner
+    knows only the base data."""
+    if refiner is None or not text or language not in refiner.languages:
+        return probs, ""
+    if corrected_top is not None and corrected_top != int(np.argmax(probs)):
+        return probs, ""
+    runner_up, top = np.partition(probs, -2)[-2:]
+    margin = float(top - runner_up)
+    if margin >= margin_below:
+        return probs, ""
+    try:
+        second = refiner.log_probs(text)
+    except Exception:  # the word model's answer stands; the post is not lost
+        log.exception("sentiment refiner failed; keeping the word model's sentiment")
+        return probs, ""
+    # A product of the two models: the word model's view still counts.
+    logits = np.log(np.maximum(probs, 1e-9)).astype(np.float32) + second
+    return softmax(logits), f"{REFINED_REASON}: the word model was unsure (margin {margin:.2f})"
+
+
+def check_margin(margin: float) -> float:
+    """The build's ``refine_margin``: a probability gap, so strictly between 0 and 1 (0 would
+    refine nothing, NaN everything)."""
+    if not math.isfinite(margin) or not 0.0 < margin < 1.0:
+        raise ValueError(f"sentiment refine_margin must be between 0 and 1, not {margin}")
+    return margin

@@ -82,7 +82,7 @@ class Prepared:
     n_mentions: int
     # NFC, cut to MAX_CHARS, links and mentions kept: the sentiment refiner was fine-tuned
     # on whole tweets ("@united thanks for nothing") and reads them better that way.
-    original: str = ""
+    original: str
 
 
 def prepare(text: str | bytes | None) -> Prepared:

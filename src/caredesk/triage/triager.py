@@ -25,12 +25,13 @@ from caredesk.triage.heads import (
     softmax,
 )
 from caredesk.triage.intents import INTENT_KINDS
-from caredesk.triage.language import LanguageGuess, LanguageIdentifier
+from caredesk.triage.language import LanguageIdentifier
 from caredesk.triage.priority import PriorityRules, decide_priority, find_urgent_terms
-from caredesk.triage.refiner import REFINED_REASON, RefinerSpec, SentimentRefiner
+from caredesk.triage.refiner import RefinerSpec, SentimentRefiner, check_margin, refine
 from caredesk.triage.result import AuthorInfo, TriageResult, fallback_result
 from caredesk.triage.result import needs_reply as decide_needs_reply
-from caredesk.triage.text import Prepared, has_emoticon, prepare, word_groups
+from caredesk.triage.text import Prepared, prepare, word_groups
+from caredesk.triage.wordless import wordless_result
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,10 @@ class Triager:
         self.adjustment = adjustment
         # Tuned by the build and stored in kind.npz; None (older model files) = no override.
         self.care_intent_min = care_intent_min
-        if refiner is not None and refiner.classes != sentiment.head.classes:
-            raise ValueError("the sentiment refiner's classes differ from the sentiment head's")
+        if refiner is not None:
+            if refiner.classes != sentiment.head.classes:
+                raise ValueError("the sentiment refiner's classes differ from the sentiment head's")
+            check_margin(refine_margin)
         self.refiner = refiner
         # Posts whose linear sentiment margin (top minus runner-up probability) is below
         # this are checked by the refiner; set by the build, stored in sentiment.npz.
@@ -95,12 +98,18 @@ class Triager:
         data = {n: load_npz(read(f"{n}.npz")) for n in ("sentiment", "kind", "intent")}
         heads = {n: LinearHead.from_npz(n, d) for n, d in data.items()}
         care_min = data["kind"].get("care_intent_min")
-        spec = RefinerSpec.from_manifest(manifest)
-        refiner = (
-            SentimentRefiner.from_bytes(read(spec.model), read(spec.tokenizer), spec)
-            if spec is not None and refine
-            else None
-        )
+        spec = RefinerSpec.from_manifest(manifest) if refine else None
+        refiner = None
+        if spec is not None:
+            files = [read(spec.model), read(spec.tokenizer)]
+            sizes = manifest.get("files", {})
+            for name, blob in zip((spec.model, spec.tokenizer), files, strict=True):
+                if isinstance(sizes, dict) and sizes.get(name) not in (None, len(blob)):
+                    raise ValueError(
+                        f"{name} is {len(blob)} bytes, the manifest says {sizes[name]}: "
+                        "restore the model files"
+                    )
+            refiner = SentimentRefiner.from_bytes(files[0], files[1], spec)
         margin = data["sentiment"].get("refine_margin")
         return cls(
             LanguageIdentifier.from_npz(load_npz(read("language.npz"))),
@@ -261,16 +270,25 @@ class Triager:
 
         s_classes = self.sentiment.head.classes
         s_p, k_p, i_p = probs
-        s_p, refined = self._refine(p, lang, s_p, s_base)
-        if refined:
-            reasons.append(refined)
+        override = self._override(p)
+        if "sentiment" not in override:  # an agent's label for this very text needs no check
+            s_p, refined = refine(
+                self.refiner,
+                self.refine_margin,
+                p.original if p.words else "",
+                lang.language,
+                s_p,
+                s_base,
+            )
+            if refined:
+                reasons.append(refined)
         pos = float(s_p[s_classes.index("positive")]) if "positive" in s_classes else 0.0
         neg = float(s_p[s_classes.index("negative")]) if "negative" in s_classes else 0.0
         sentiment = s_classes[int(np.argmax(s_p))]
         score = round(pos - neg, 3)
 
         if not p.words:
-            return self._wordless(p, lang, sentiment, score, reasons, rules)
+            return wordless_result(p, lang, sentiment, score, reasons, self.sentiment.head.lexicon)
 
         k_classes = self.kind.head.classes
         kind = k_classes[int(np.argmax(k_p))]
@@ -296,7 +314,6 @@ class Triager:
                 intent, intent_conf = self._intent(kind, i_p)
                 reasons.append(f"urgency word '{found[0]}': kept as care, not noise")
 
-        override = self._override(p)
         if override:
             sentiment = override.get("sentiment", sentiment)
             kind = override.get("kind", kind)
@@ -344,31 +361,6 @@ class Triager:
             script=lang.script,
         )
 
-    def _refine(
-        self, p: Prepared, lang: LanguageGuess, s_p: F32, s_base: int | None
-    ) -> tuple[F32, str]:
-        """Sentiment probabilities after the refiner, when the linear head is unsure of a
-        post in a language the refiner reads, with the reason; else unchanged and "".
-        A post whose sentiment the workspace's corrections changed is not refined: agents
-        taught the workspace that, and the refiner knows only the base data."""
-        refiner = self.refiner
-        if refiner is None or not p.words or lang.language not in refiner.languages:
-            return s_p, ""
-        if s_base is not None and s_base != int(np.argmax(s_p)):
-            return s_p, ""
-        runner_up, top = np.partition(s_p, -2)[-2:]
-        margin = float(top - runner_up)
-        if margin >= self.refine_margin:
-            return s_p, ""
-        try:
-            second = refiner.log_probs(p.original)
-        except Exception:  # the word model's answer stands; the post is not lost
-            log.exception("sentiment refiner failed; keeping the word model's sentiment")
-            return s_p, ""
-        # A product of the two models: the word model's view still counts.
-        logits = np.log(np.maximum(s_p, 1e-9)).astype(np.float32) + second
-        return softmax(logits), f"{REFINED_REASON}: the word model was unsure (margin {margin:.2f})"
-
     def _intent(self, kind: str, i_p: F32) -> tuple[str, float]:
         classes = self.intent.head.classes
         for idx in np.argsort(-i_p):
@@ -396,61 +388,6 @@ class Triager:
         if self.adjustment is None or not self.adjustment.overrides:
             return {}
         return dict(self.adjustment.overrides.get(" ".join(p.tokens), {}))
-
-    def _wordless(
-        self,
-        p: Prepared,
-        lang: LanguageGuess,
-        sentiment: str,
-        score: float,
-        reasons: list[str],
-        rules: PriorityRules,
-    ) -> TriageResult:
-        emoji = [t for t in p.tokens if not t[0].isalnum() and t[0] not in "!?"]
-        needs_reply, priority = False, "low"
-        lexicon = self.sentiment.head.lexicon
-        polarity = lexicon.polarity(p) if lexicon is not None else 0.0
-        by_emoji = "positive" if polarity >= 1.0 else "negative" if polarity <= -1.0 else ""
-        if by_emoji and by_emoji != sentiment:
-            # One or two emoji are too few features for the model (its bias wins); the
-            # emoji's own polarity is the better guess.
-            sentiment, score = by_emoji, round(max(-1.0, min(1.0, polarity / 4.0)), 3)
-            reasons.append(f"sentiment {sentiment} from the emoji's polarity")
-        if (emoji or has_emoticon(p)) and sentiment == "negative":
-            # "😡😡😡" at a brand is an upset customer, not a like: someone should ask why.
-            kind, needs_reply, priority = "care", True, "normal"
-            why = "only emoji or emoticons, and negative ones: likely an upset customer"
-            why_priority = "priority normal: ask what went wrong"
-        elif emoji or has_emoticon(p):
-            kind = "engagement"
-            why = "only emoji: nothing to answer in words (a like or a short reply will do)"
-            why_priority = "priority low: no text to act on"
-        else:
-            kind, sentiment, score = "noise", "neutral", 0.0
-            if p.n_urls or p.n_mentions:
-                why = "only links or mentions: nothing to act on"
-            elif p.raw_len == 0 or not p.text.strip():
-                why = "empty text"
-            else:
-                why = "no words (only symbols or numbers)"
-            why_priority = "priority low: no text to act on"
-        reasons.extend([why, f"sentiment {sentiment} ({score:+.2f})", f"kind {kind}"])
-        reasons.append(why_priority)
-        _ = rules
-        return TriageResult(
-            language=lang.language,
-            language_confidence=lang.confidence,
-            sentiment=sentiment,
-            sentiment_score=score,
-            kind=kind,
-            kind_confidence=1.0 if kind == "noise" else 0.5,
-            intent="other",
-            intent_confidence=0.0,
-            needs_reply=needs_reply,
-            priority=priority,
-            reasons=tuple(reasons),
-            script=lang.script,
-        )
 
 
 _cached: Triager | None = None
