@@ -165,27 +165,25 @@ def test_a_batch_is_refined_post_by_post_like_single_calls(triager: Triager) -> 
     assert t.triage_many(texts) == [t.triage(x) for x in texts]
 
 
-def test_a_sentiment_the_workspace_corrections_changed_is_not_refined(
-    triager: Triager,
+@pytest.mark.parametrize(
+    ("delta_bias", "sentiment", "calls"),
+    [
+        # The correction makes the post positive (by 0.1 over neutral): it stands.
+        ([0.0, 0.0, 0.3], "positive", 0),
+        # The correction keeps it neutral: still unsure, so the refiner is asked.
+        ([0.0, 0.1, 0.0], "negative", 3),
+    ],
+)
+def test_only_a_sentiment_the_workspace_corrections_changed_escapes_the_refiner(
+    triager: Triager, delta_bias: list[float], sentiment: str, calls: int
 ) -> None:
     refiner, session, _ = _fake([0.90, 0.05, 0.05])
-    # Base head: neutral by 0.2 logits; the workspace's correction makes it positive by 0.1.
-    t = _with(triager, refiner, margin=0.999, delta_bias=[0.0, 0.0, 0.3])
+    # Base head: neutral by 0.2 logits.
+    t = _with(triager, refiner, margin=0.999, delta_bias=delta_bias)
     texts = ["@united the flight was fine I guess", "@united seats were ok"]
-    assert [r.sentiment for r in t.triage_many(texts)] == ["positive", "positive"]
-    assert t.triage(texts[0]).sentiment == "positive"
-    assert session.calls == []
-
-
-def test_a_workspace_correction_that_keeps_the_sentiment_leaves_refining_on(
-    triager: Triager,
-) -> None:
-    refiner, session, _ = _fake([0.90, 0.05, 0.05])
-    t = _with(triager, refiner, margin=0.999, delta_bias=[0.0, 0.1, 0.0])
-    texts = ["@united the flight was fine I guess", "@united seats were ok"]
-    assert [r.sentiment for r in t.triage_many(texts)] == ["negative", "negative"]
-    assert t.triage(texts[0]).sentiment == "negative"
-    assert len(session.calls) == 3
+    assert [r.sentiment for r in t.triage_many(texts)] == [sentiment, sentiment]
+    assert t.triage(texts[0]).sentiment == sentiment
+    assert len(session.calls) == calls
 
 
 def test_a_failing_refiner_leaves_the_word_models_sentiment(
