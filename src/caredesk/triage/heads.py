@@ -130,6 +130,16 @@ class HeadDelta:
         return np.asarray(self.weights[hit].sum(axis=0, dtype=np.float32), dtype=np.float32)
 
 
+def feature_norm(n: int) -> np.float32:
+    """A post's weight sum is divided by sqrt(its feature count), as in training."""
+    return np.float32(max(1.0, n) ** 0.5)
+
+
+def feature_norms(n_selected: npt.NDArray[np.intp]) -> F32:
+    """``feature_norm`` for a batch (the same float32 values)."""
+    return np.sqrt(np.maximum(1, n_selected)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ScoredHead:
     head: LinearHead
@@ -150,20 +160,20 @@ class ScoredHead:
         if self.delta is not None:
             raw = raw + self.delta.raw_scores(hashes)
             bias = bias + self.delta.bias
-        return softmax(raw / np.float32(max(1.0, len(hashes)) ** 0.5) + bias)
+        return softmax(raw / feature_norm(len(hashes)) + bias)
 
     def base_top(self, raw: F32, hashes: Sequence[int]) -> int | None:
         """The top class without this workspace's correction; None when there is none."""
         if self.delta is None:
             return None
-        return int(np.argmax(raw / np.float32(max(1.0, len(hashes)) ** 0.5) + self.head.bias))
+        return int(np.argmax(raw / feature_norm(len(hashes)) + self.head.bias))
 
     def base_tops(self, sums: F32, n_selected: npt.NDArray[np.intp]) -> list[int] | None:
         """``base_top`` for a batch, from its weight sums and feature counts."""
         if self.delta is None:
             return None
-        norm = np.sqrt(np.maximum(1, n_selected)).astype(np.float32)
-        return [int(i) for i in np.argmax(sums / norm[:, None] + self.head.bias, axis=1)]
+        logits = sums / feature_norms(n_selected)[:, None] + self.head.bias
+        return [int(i) for i in np.argmax(logits, axis=1)]
 
 
 class SharedLookup:

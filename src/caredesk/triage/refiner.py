@@ -2,7 +2,7 @@
 head is unsure.
 
 The linear head reads a bag of words and cannot see sarcasm or mixed context ("thanks for
-not even coming with a solution. Great service"); a transformer can, but costs some 1.5 ms
+not even coming with a solution. Great service"); a transformer can, but costs some 1.5-2 ms
 a post on one core against the whole triage's 0.2 ms. So the triager asks it only for the
 English posts whose linear margin (top class minus runner-up) is below a threshold the build
 sets (about 15 % of airline tweets), and adds its log-probabilities to the head's

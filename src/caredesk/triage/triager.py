@@ -20,6 +20,7 @@ from caredesk.triage.heads import (
     LinearHead,
     ScoredHead,
     SharedLookup,
+    feature_norms,
     load_npz,
     read_manifest,
     softmax,
@@ -243,7 +244,7 @@ class Triager:
                 if groups
                 else np.zeros((0, len(sh.head.classes)), np.float32)
             )
-        norm = np.sqrt(np.maximum(1, n_selected)).astype(np.float32)
+        norm = feature_norms(n_selected)
         return softmax(sums / norm[:, None] + sh.head.bias)
 
     # ------------------------------------------------------------------ decisions
